@@ -1,0 +1,1 @@
+"""What HolaOlas does for a provider, without HTTP or HTML: tables, encryption, queries."""

@@ -1,0 +1,144 @@
+"""Customers: writing them sealed and indexed, finding them by email, phone or name."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from domain.crypto import name_matches, normalise_email, normalise_phone
+from domain.scope import Scope
+from domain.tables import Customer, NameToken
+
+TABLE = "customer"
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """A customer as the provider sees it: plain values, opened from the sealed row."""
+
+    id: uuid.UUID
+    name: str
+    email: str | None
+    phone: str | None
+    preferences: str | None
+    notes: str | None
+    language: str
+    marketing_consent: bool
+    created_at: datetime
+    erased: bool
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name else ""
+
+
+def build_customer(scope: Scope, *, name: str, email: str | None = None, phone: str | None = None,
+                   preferences: str | None = None, notes: str | None = None, language: str = "",
+                   marketing_consent: bool = False, created_at: datetime | None = None,
+                   customer_id: uuid.UUID | None = None) -> tuple[Customer, list[NameToken]]:
+    """The rows to insert for a new customer: sealed fields, blind indexes and name tokens. No I/O."""
+    s = scope.sealer
+    cid = customer_id or uuid.uuid4()
+    phone_e164 = normalise_phone(phone, scope.phone_region) or (phone.strip() if phone and phone.strip() else None)
+    email_norm = normalise_email(email) or (email.strip() if email and email.strip() else None)
+    row = Customer(
+        id=cid,
+        provider=scope.provider_id,
+        name=s.seal(TABLE, "name", cid, name.strip()),
+        email=s.seal(TABLE, "email", cid, email_norm),
+        phone=s.seal(TABLE, "phone", cid, phone_e164),
+        preferences=s.seal(TABLE, "preferences", cid, preferences or None),
+        notes=s.seal(TABLE, "notes", cid, notes or None),
+        email_index=s.email_token(email_norm),
+        phone_index=s.phone_token(phone_e164, scope.phone_region),
+        language=language,
+        marketing_consent=marketing_consent,
+        created_at=created_at or datetime.now(timezone.utc),
+    )
+    tokens = [NameToken(provider=scope.provider_id, token=t, customer=cid) for t in s.name_tokens(name)]
+    return row, tokens
+
+
+async def add_customer(scope: Scope, **fields) -> uuid.UUID:
+    row, tokens = build_customer(scope, **fields)
+    async with Customer._meta.db.transaction():
+        await Customer.insert(row)
+        if tokens:
+            await NameToken.insert(*tokens)
+    return row.id
+
+
+CUSTOMER_COLUMNS = (
+    Customer.id, Customer.name, Customer.email, Customer.phone, Customer.preferences, Customer.notes,
+    Customer.language, Customer.marketing_consent, Customer.created_at, Customer.erased_at,
+)
+
+
+def open_customer(scope: Scope, row: dict) -> CustomerView:
+    s, cid = scope.sealer, row["id"]
+    return CustomerView(
+        id=cid,
+        name=s.open(TABLE, "name", cid, row["name"]) or "",
+        email=s.open(TABLE, "email", cid, row["email"]),
+        phone=s.open(TABLE, "phone", cid, row["phone"]),
+        preferences=s.open(TABLE, "preferences", cid, row["preferences"]),
+        notes=s.open(TABLE, "notes", cid, row["notes"]),
+        language=row["language"],
+        marketing_consent=row["marketing_consent"],
+        created_at=row["created_at"],
+        erased=row["erased_at"] is not None,
+    )
+
+
+async def get_customer(scope: Scope, customer_id: uuid.UUID) -> CustomerView | None:
+    row = await Customer.select(*CUSTOMER_COLUMNS).where(
+        (Customer.provider == scope.provider_id) & (Customer.id == customer_id)
+    ).first()
+    return None if row is None else open_customer(scope, row)
+
+
+async def find_by_email(scope: Scope, email: str) -> list[CustomerView]:
+    token = scope.sealer.email_token(email)
+    if token is None:
+        return []
+    rows = await Customer.select(*CUSTOMER_COLUMNS).where(
+        (Customer.provider == scope.provider_id) & (Customer.email_index == token)
+    )
+    wanted = normalise_email(email)
+    return [c for c in (open_customer(scope, r) for r in rows) if c.email == wanted]
+
+
+async def find_by_phone(scope: Scope, phone: str) -> list[CustomerView]:
+    token = scope.sealer.phone_token(phone, scope.phone_region)
+    if token is None:
+        return []
+    rows = await Customer.select(*CUSTOMER_COLUMNS).where(
+        (Customer.provider == scope.provider_id) & (Customer.phone_index == token)
+    )
+    wanted = normalise_phone(phone, scope.phone_region)
+    return [c for c in (open_customer(scope, r) for r in rows) if c.phone == wanted]
+
+
+def customer_ids_matching_name(scope: Scope, query: str):
+    """A sub-select of the customers whose name has every query word as a word prefix (by token).
+
+    None when the query has no word long enough to search by.
+    """
+    sub = None
+    for token in scope.sealer.name_query_tokens(query):
+        q = NameToken.select(NameToken.customer).where(
+            (NameToken.provider == scope.provider_id) & (NameToken.token == token) & NameToken.customer.is_not_null()
+        )
+        sub = q if sub is None else q.where(NameToken.customer.is_in(sub))
+    return sub
+
+
+async def search_by_name(scope: Scope, query: str, limit: int = 50) -> list[CustomerView]:
+    sub = customer_ids_matching_name(scope, query)
+    if sub is None:
+        return []
+    rows = await Customer.select(*CUSTOMER_COLUMNS).where(
+        (Customer.provider == scope.provider_id) & Customer.id.is_in(sub)
+    ).limit(limit * 2)
+    return [c for c in (open_customer(scope, r) for r in rows) if name_matches(c.name, query)][:limit]
