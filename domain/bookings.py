@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from domain.scope import Scope
 from domain.tables import Booking, NameToken, Participant
@@ -60,7 +60,7 @@ def build_booking(scope: Scope, *, customer_id: uuid.UUID, customer_name_tokens:
         status=status,
         comments=s.seal("booking", "comments", bid, comments or None),
         special_needs=s.seal("booking", "special_needs", bid, special_needs or None),
-        submitted_at=submitted_at or datetime.now(timezone.utc),
+        submitted_at=submitted_at or datetime.now(UTC),
         source=source,
     )
     rows, tokens = [], set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from domain.crypto import name_matches, normalise_email, normalise_phone
 from domain.scope import Scope
@@ -54,7 +54,7 @@ def build_customer(scope: Scope, *, name: str, email: str | None = None, phone: 
         phone_index=s.phone_token(phone_e164, scope.phone_region),
         language=language,
         marketing_consent=marketing_consent,
-        created_at=created_at or datetime.now(timezone.utc),
+        created_at=created_at or datetime.now(UTC),
     )
     tokens = [NameToken(provider=scope.provider_id, token=t, customer=cid) for t in s.name_tokens(name)]
     return row, tokens

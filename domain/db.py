@@ -41,12 +41,13 @@ def enable_wal(database: Database) -> None:
 
 def use_engine(engine: Engine) -> None:
     """Point every table, and Piccolo's migrations, at `engine`."""
-    import piccolo_conf
+    from piccolo.apps.migrations.tables import Migration
 
+    import piccolo_conf
     from domain.tables import ALL_TABLES
 
     piccolo_conf.DB = engine
-    for table in ALL_TABLES:
+    for table in (*ALL_TABLES, Migration):
         table._meta._db = engine
 
 

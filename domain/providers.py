@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from domain.crypto import new_data_key
 from domain.keys import Vault
@@ -24,7 +24,7 @@ async def create_provider(vault: Vault, *, slug: str, name: str, contact_email: 
                     language=language,
                     currency=currency,
                     retention_years=retention_years,
-                    created_at=datetime.now(timezone.utc),
+                    created_at=datetime.now(UTC),
                 )
             )
         )[0]
