@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export LITESTAR_APP := app:create_app
 
-.PHONY: run test bench install lint serve clean-data
+.PHONY: run test bench install lint translations
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,3 +30,11 @@ bench: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# Refresh the catalogs after adding strings: extract, then merge into fr/en/es (fill msgstr in locales/*).
+translations: install
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output -k _ -k N_ -k gettext -k ngettext:1,2 -o locales/messages.pot .
+	@for lang in fr en es; do \
+	  if [ -f locales/$$lang/LC_MESSAGES/messages.po ]; then \
+	    $(VENV)/bin/pybabel update --no-fuzzy-matching -i locales/messages.pot -d locales -l $$lang; \
+	  else $(VENV)/bin/pybabel init -i locales/messages.pot -d locales -l $$lang; fi; done

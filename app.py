@@ -9,6 +9,7 @@ import os
 import secrets
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -30,10 +31,18 @@ from domain.db import enable_wal, make_engine, use_engine
 from domain.keys import Vault, open_vault
 from handlers import ROUTE_HANDLERS
 from handlers.cli import HolaOlasCLI
-from handlers.i18n import _, install
-from handlers.security import origin_check_middleware, security_headers_middleware
-from handlers.sessions import session_config, session_store
-from handlers.web import NO_STORE, provide_scope, set_request_locality, wants_fragment
+from handlers.i18n import N_, _, install
+from handlers.security import STALE_FORM_DETAILS, origin_check_middleware, security_headers_middleware
+from handlers.sessions import forget_expired, session_config, stores
+from handlers.web import (
+    NO_STORE,
+    PUBLIC,
+    apply_locality,
+    provide_scope,
+    require_login,
+    set_request_locality,
+    wants_fragment,
+)
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("holaolas")
@@ -66,7 +75,10 @@ async def _schema_exists() -> bool:
 async def _preflight(settings: Settings) -> Vault | None:
     """Prove the database is reachable and the master key opens it, before serving anything."""
     try:
-        if not await _schema_exists():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Piccolo warns about a failed connection; we say it once, below
+            exists = await _schema_exists()
+        if not exists:
             return None  # a fresh database: `litestar db migrate` makes the schema, the key comes after
     except OSError as exc:
         raise ConfigError(f"Cannot reach the database: {exc}.") from None
@@ -110,9 +122,14 @@ def _template_engine(static_versions: dict[str, str]) -> JinjaTemplateEngine:
 # Error pages ------------------------------------------------------------------------------------
 
 def _error(request: Request, status: int, title: str, message: str) -> Template:
-    """An error is a page on a direct load and a small message in place for an htmx swap."""
+    """An error is a page on a direct load and a small message in place for an htmx swap.
+
+    `title` and `message` are msgids (marked with N_): they are translated here, once the
+    request's language is known — an error may be raised before the before_request hook ran.
+    """
+    apply_locality(request)
     template = "errors/_message.html" if wants_fragment(request) else "errors/page.html"
-    return Template(template, context={"status": status, "title": title, "message": message},
+    return Template(template, context={"status": status, "title": _(title), "message": _(message)},
                     status_code=status, headers=NO_STORE)
 
 
@@ -124,29 +141,31 @@ def _not_authorized(request: Request, exc: Exception) -> Response:
 
 
 def _forbidden(request: Request, exc: Exception) -> Response:
-    return _error(request, 403, _("Not allowed"), _("Your account cannot do this. Ask the owner of the account."))
+    if getattr(exc, "detail", None) in STALE_FORM_DETAILS:
+        return _error(request, 403, N_("This page has expired"), N_("Reload the page and try again."))
+    return _error(request, 403, N_("Not allowed"), N_("Your account cannot do this. Ask the owner of the account."))
 
 
 def _not_found(request: Request, exc: Exception) -> Response:
-    return _error(request, 404, _("Not found"), _("This page does not exist, or it is not yours to see."))
+    return _error(request, 404, N_("Not found"), N_("This page does not exist, or it is not yours to see."))
 
 
 def _http_error(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 405:
-        return _error(request, 405, _("Not allowed"), _("This address does not accept that request."))
+        return _error(request, 405, N_("Not allowed"), N_("This address does not accept that request."))
     if exc.status_code == 403:
         return _forbidden(request, exc)
     if exc.status_code >= 500:
         return _server_error(request, exc)
-    return _error(request, exc.status_code, _("Something is wrong with this request"),
-                  _("Check what you typed and try again."))
+    return _error(request, exc.status_code, N_("Something is wrong with this request"),
+                  N_("Check what you typed and try again."))
 
 
 def _server_error(request: Request, exc: Exception) -> Response:
     # Only the exception type: an exception message may quote personal data.
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.scope.get("route_handler").name
               if request.scope.get("route_handler") else request.url.path)
-    return _error(request, 500, _("Something went wrong"), _("We could not complete this. Nothing was changed; try again."))
+    return _error(request, 500, N_("Something went wrong"), N_("We could not complete this. Nothing was changed; try again."))
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -174,15 +193,18 @@ def _create_app(settings: Settings) -> Litestar:
         directories=[ROOT / "static"],
         cache_control=CacheControlHeader(max_age=31536000, public=True),  # URLs carry a content hash
         name="static",
+        opt=PUBLIC,
     )
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, static_router],
         dependencies={"provider": Provide(provide_scope)},
+        guards=[require_login],  # closed by default: a route is public only with opt=PUBLIC
+        openapi_config=None,  # no API to document; its viewer pages would load scripts from a CDN (CSP)
         before_request=set_request_locality,
         template_config=TemplateConfig(engine=_template_engine(_static_versions())),
         plugins=[HTMXPlugin(), HolaOlasCLI()],
-        middleware=[security_headers_middleware, origin_check_middleware, session_config(secure=https).middleware],
-        stores={"sessions": session_store(settings.redis_url, settings.data_dir)},
+        middleware=[session_config(secure=https).middleware, origin_check_middleware],
+        stores=stores(settings.redis_url, settings.data_dir),
         csrf_config=CSRFConfig(
             secret=_secret(settings),
             cookie_name="__Host-csrftoken" if https else "csrftoken",
@@ -198,10 +220,12 @@ def _create_app(settings: Settings) -> Litestar:
             HTTPException: _http_error,
             Exception: _server_error,
         },
-        on_startup=[open_vault_late],
+        on_startup=[open_vault_late, forget_expired],
         logging_config=LoggingConfig(log_exceptions="debug", disable_stack_trace={Exception}) if not settings.debug else None,
         debug=settings.debug,
     )
     app.state.vault = vault
     app.state.settings = settings
+    # Outside Litestar's own exception handling, so 404s and errors raised by middleware get the headers too.
+    app.asgi_handler = security_headers_middleware(app.asgi_handler, https=https)
     return app

@@ -1,13 +1,14 @@
-"""Staff accounts: Argon2id password hashes, creating staff and checking a login."""
+"""Staff accounts: Argon2id password hashes, creating staff, checking a login, changing a password."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from domain.scope import Scope
 from domain.tables import Staff
 
 ROLES = ("owner", "staff")
@@ -26,6 +27,7 @@ class StaffMember:
     role: str
     language: str
     password_changed_at: datetime
+    active: bool = True
 
 
 def hash_password(password: str) -> str:
@@ -62,6 +64,7 @@ def _member(row: dict) -> StaffMember:
         role=row["role"],
         language=row["language"],
         password_changed_at=row["password_changed_at"],
+        active=row["active"],
     )
 
 
@@ -85,10 +88,95 @@ async def get_staff(staff_id: int) -> StaffMember | None:
 
 
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # long passphrases welcome; megabytes are not
+
+
+def password_issue(password: str) -> str | None:
+    """Why a new password is refused, as a code ("too_short", "too_long"); None when it is acceptable."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "too_short"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return "too_long"
+    return None
 
 
 def password_problem(password: str) -> str | None:
     """Why a new password is refused, in English for the CLI; None when it is acceptable."""
-    if len(password) < MIN_PASSWORD_LENGTH:
+    issue = password_issue(password)
+    if issue == "too_short":
         return f"The password must have at least {MIN_PASSWORD_LENGTH} characters."
+    if issue == "too_long":
+        return f"The password must have at most {MAX_PASSWORD_LENGTH} characters."
     return None
+
+
+class PasswordRefused(ValueError):
+    """A password change that did not happen; `reason` is "wrong_password" or a password_issue code."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def change_password(staff_id: int, current_password: str, new_password: str) -> StaffMember:
+    """Check the current password, store the new one and move the stamp that ends every older session.
+
+    Returns the member as stored afterwards: its `password_changed_at` is the new stamp.
+    """
+    row = await Staff.select().where((Staff.id == staff_id) & (Staff.active == True)).first()  # noqa: E712
+    try:
+        _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, current_password)
+    except (VerificationError, InvalidHashError):
+        raise PasswordRefused("wrong_password") from None
+    if row is None:
+        raise PasswordRefused("wrong_password")
+    issue = password_issue(new_password)
+    if issue:
+        raise PasswordRefused(issue)
+    await Staff.update({
+        Staff.password_hash: hash_password(new_password),
+        Staff.password_changed_at: _new_stamp(row["password_changed_at"]),
+    }).where(Staff.id == staff_id)
+    return await get_staff(staff_id)
+
+
+def _new_stamp(previous: datetime) -> datetime:
+    """Now, but never equal to the previous stamp (two changes within one clock tick must still differ)."""
+    now = datetime.now(UTC)
+    if previous is not None and now <= previous:
+        now = previous + timedelta(microseconds=1)
+    return now
+
+
+# Staff management (owners, Settings → Staff) -------------------------------------------------
+
+
+async def list_staff(scope: Scope) -> list[StaffMember]:
+    """The provider's staff accounts, owners first, then by email."""
+    rows = await Staff.select().where(Staff.provider == scope.provider_id)
+    members = [_member(r) for r in rows]
+    return sorted(members, key=lambda m: (m.role != "owner", m.email))
+
+
+class CannotDeactivateSelf(ValueError):
+    """An owner cannot switch off their own account: the provider would have nobody to switch it back on."""
+
+
+async def set_staff_active(scope: Scope, staff_id: int, active: bool) -> StaffMember | None:
+    """Deactivate or reactivate one of the provider's accounts; None when the provider has no such account.
+
+    Deactivating moves the session stamp too, so sessions opened before stay dead after a reactivation.
+    """
+    row = await Staff.select(Staff.id, Staff.password_changed_at).where(
+        (Staff.provider == scope.provider_id) & (Staff.id == staff_id)
+    ).first()
+    if row is None:
+        return None
+    if staff_id == scope.staff_id and not active:
+        raise CannotDeactivateSelf()
+    values: dict = {Staff.active: active}
+    if not active:
+        values[Staff.password_changed_at] = _new_stamp(row["password_changed_at"])
+    await Staff.update(values).where((Staff.provider == scope.provider_id) & (Staff.id == staff_id))
+    row = await Staff.select().where((Staff.provider == scope.provider_id) & (Staff.id == staff_id)).first()
+    return _member(row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -104,15 +105,21 @@ def ensure_data_dir(settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"Cannot create the data directory {settings.data_dir}: {exc.strerror}.") from None
-    if not os.access(settings.data_dir, os.W_OK | os.X_OK):
-        raise ConfigError(
-            f"The data directory {settings.data_dir} is not writable by this user; fix its permissions or set HOLAOLAS_DATA_DIR."
-        )
+    _probe_writable(settings.data_dir, "The data directory {path} is not writable by this user ({reason}); fix its "
+                    "permissions or set HOLAOLAS_DATA_DIR.")
     if settings.database.engine == "sqlite":
         parent = settings.database.path.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"Cannot create the directory {parent} for the SQLite file: {exc.strerror}.") from None
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise ConfigError(f"The directory {parent} of the SQLite database is not writable by this user.")
+        _probe_writable(parent, "The directory {path} of the SQLite database is not writable by this user ({reason}).")
+
+
+def _probe_writable(path: Path, message: str) -> None:
+    """Write a file rather than trust os.access, which says yes to root even on a read-only mount."""
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise ConfigError(message.format(path=path, reason=exc.strerror or type(exc).__name__)) from None

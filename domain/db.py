@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import warnings
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -29,7 +30,10 @@ class _TunedConnection(sqlite3.Connection):
 def make_engine(database: Database) -> Engine:
     if database.engine == "sqlite":
         return SQLiteEngine(path=str(database.path), timeout=SQLITE_BUSY_TIMEOUT_S, factory=_TunedConnection)
-    return PostgresEngine(config=database.postgres_config())
+    with warnings.catch_warnings():
+        # Piccolo probes the server version on creation and warns when it is down; start-up says so once, clearly.
+        warnings.simplefilter("ignore")
+        return PostgresEngine(config=database.postgres_config())
 
 
 def enable_wal(database: Database) -> None:

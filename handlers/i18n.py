@@ -82,6 +82,11 @@ def ngettext(singular: str, plural: str, n: int, **params) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:
+    """Mark a msgid for extraction, to be translated later (when the language is known)."""
+    return message
+
+
 def pick_language(accept_language: str | None) -> str:
     if not accept_language:
         return DEFAULT_LANGUAGE

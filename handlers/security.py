@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from litestar import Response
 from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
@@ -13,14 +13,19 @@ CONTENT_SECURITY_POLICY = (
 )
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CROSS_ORIGIN = "cross-origin request"
+# What the CSRF and Origin checks say when they refuse: an old page or a foreign site, not a missing role.
+STALE_FORM_DETAILS = ("CSRF token verification failed", CROSS_ORIGIN)
 
 
-def security_headers_middleware(app: ASGIApp) -> ASGIApp:
+def security_headers_middleware(app: ASGIApp, *, https: bool = False) -> ASGIApp:
+    """Wraps the whole app (404s and middleware errors included). `https`: served over HTTPS, maybe behind a proxy."""
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        https = scope.get("scheme") == "https"
+        over_https = https or scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -31,7 +36,7 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
                 headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
                 headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-                if https:
+                if over_https:
                     headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
                 if not scope["path"].startswith("/static/"):
                     # Pages carry personal data: no browser or proxy keeps a copy.
@@ -54,9 +59,7 @@ def origin_check_middleware(app: ASGIApp) -> ASGIApp:
             fetch_site = headers.get("sec-fetch-site")
             bad_origin = origin is not None and (origin == "null" or origin.split("://", 1)[-1] != host)
             if bad_origin or fetch_site in ("cross-site", "same-site"):
-                response = Response(content="Forbidden: cross-origin request", status_code=403, media_type="text/plain")
-                await response.to_asgi_response(app=None, request=None)(scope, receive, send)  # type: ignore[arg-type]
-                return
+                raise PermissionDeniedException(CROSS_ORIGIN)  # the app's 403 page, in the user's language
         await app(scope, receive, send)
 
     return middleware

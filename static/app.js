@@ -1,4 +1,235 @@
 // HolaOlas behaviour that htmx attributes cannot express (no inline scripts: CSP script-src 'self').
 (function () {
   "use strict";
+
+  function here() {
+    return location.pathname + location.search;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Bookings: the filter bar keeps empty fields out of the URL (/bookings?q=jose, not ?q=jose&from=&to=…)
+
+  document.addEventListener("htmx:config:request", function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    if (!ctx || !ctx.sourceElement || ctx.sourceElement.id !== "booking-filters") return;
+    var body = ctx.request && ctx.request.body;
+    if (!body || typeof body.getAll !== "function") return;
+    Array.from(new Set(body.keys())).forEach(function (key) {
+      var kept = body.getAll(key).filter(function (value) { return value !== ""; });
+      body.delete(key);
+      kept.forEach(function (value) { body.append(key, value); });
+    });
+  });
+
+  // ------------------------------------------------------------------------------------------
+  // Bookings: the drawer. It opens by an htmx swap into #drawer (the row's URL is pushed); focus
+  // moves into it; Escape, the close button or the browser's Back close it, the URL returns to
+  // the list's, and focus returns to the row that opened it. The list underneath never moves.
+
+  var drawer = {
+    opener: null,      // the element that opened the drawer, focused again on close
+    returnUrl: null,   // the URL of the list or calendar under the drawer
+    depth: 0,          // history entries pushed since the drawer opened over returnUrl
+    deepLinked: false, // loaded at the drawer's URL: no list entry behind it in history
+    closingBack: false // we asked history to go back to returnUrl ourselves
+  };
+
+  function host() {
+    return document.getElementById("drawer");
+  }
+
+  function isOpen() {
+    var h = host();
+    return !!h && h.childElementCount > 0;
+  }
+
+  function isDrawerPath(path) {
+    return /^\/bookings\/(?!calendar(?:[/?]|$))[^/?]+$/.test(path);
+  }
+
+  function focusInto(h) {
+    if (!h.querySelector("[data-drawer-close]")) {
+      // Whatever landed in the drawer (a "not found" message) can be closed too.
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "drawer-close";
+      button.setAttribute("data-drawer-close", "");
+      button.setAttribute("aria-label", h.getAttribute("data-close-label") || "Close");
+      button.textContent = "×";
+      h.appendChild(button);
+    }
+    var target = h.querySelector("#drawer-title") || h.firstElementChild;
+    if (!target) return;
+    if (!target.hasAttribute("tabindex") && !target.matches("a, button")) target.setAttribute("tabindex", "-1");
+    target.focus({ preventScroll: true });
+  }
+
+  function opened() {
+    var h = host();
+    if (!isOpen()) return;
+    document.documentElement.classList.add("drawer-open");
+    focusInto(h);
+  }
+
+  function emptyDrawer() {
+    var h = host();
+    if (h) h.replaceChildren();
+    document.documentElement.classList.remove("drawer-open");
+  }
+
+  function focusTarget() {
+    var target = drawer.opener && drawer.opener.isConnected ? drawer.opener : null;
+    if (!target) target = document.getElementById("booking-list") || document.getElementById("calendar") || document.getElementById("main");
+    if (target && !target.matches("a, button, input, select, textarea, [tabindex]")) target.setAttribute("tabindex", "-1");
+    return target;
+  }
+
+  function returnFocus(afterTraverse) {
+    var target = focusTarget();
+    if (!target) return;
+    target.focus({ preventScroll: true });
+    if (afterTraverse && window.navigation && typeof window.navigation.addEventListener === "function") {
+      // A history traversal intercepted by htmx resets focus to <body> once it settles: focus again then.
+      window.navigation.addEventListener("navigatesuccess", function () {
+        if (target.isConnected) target.focus({ preventScroll: true });
+      }, { once: true });
+    }
+  }
+
+  function reset() {
+    drawer.opener = null;
+    drawer.depth = 0;
+    drawer.closingBack = false;
+    drawer.deepLinked = false;
+    drawer.returnUrl = null;
+  }
+
+  function closeDrawer() {
+    if (!isOpen()) return;
+    var link = host().querySelector("a[data-drawer-close]");
+    var fallback = (link && link.getAttribute("href")) || "/bookings";
+    var goBack = drawer.depth > 0 && !drawer.deepLinked && !!drawer.returnUrl;
+    emptyDrawer();
+    returnFocus(goBack);
+    if (goBack) {
+      // Back to the list's own history entry: Back and Forward keep making sense.
+      drawer.closingBack = true;
+      history.go(-drawer.depth);
+    } else {
+      var back = drawer.returnUrl || fallback;
+      if (back !== here()) history.pushState({ htmx: true }, "", back);
+      drawer.returnUrl = null;
+    }
+    drawer.depth = 0;
+    drawer.opener = null;
+  }
+
+  // The state of a page that arrived whole (first load, or a history restore).
+  function syncFromPage() {
+    reset();
+    if (isOpen()) {
+      var link = host().querySelector("a[data-drawer-close]");
+      drawer.deepLinked = true;
+      drawer.returnUrl = (link && link.getAttribute("href")) || "/bookings";
+      opened();
+    } else {
+      document.documentElement.classList.remove("drawer-open");
+    }
+  }
+
+  document.addEventListener("htmx:before:request", function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    if (!ctx || !ctx.target || !ctx.target.id) return;
+    ctx.holaolasUrlBefore = here();
+    var id = ctx.target.id;
+    if (id === "drawer") {
+      var fromInside = host() && host().contains(ctx.sourceElement);
+      if (!isOpen()) {
+        drawer.returnUrl = here();
+        drawer.depth = 0;
+        drawer.deepLinked = false;
+      }
+      if (!fromInside && ctx.sourceElement !== document.body) drawer.opener = ctx.sourceElement;
+    } else if (id === "booking-list" || id === "bookings-view" || id === "calendar") {
+      // Filtering or changing view leaves the booking: the drawer closes without touching history.
+      if (isOpen()) {
+        emptyDrawer();
+        reset();
+      }
+      if (id === "booking-list") ctx.target.setAttribute("aria-busy", "true");
+    }
+  });
+
+  document.addEventListener("htmx:finally:request", function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    if (ctx && ctx.target && ctx.target.isConnected && ctx.target.id === "booking-list") {
+      ctx.target.removeAttribute("aria-busy");
+    }
+  });
+
+  document.addEventListener("htmx:after:swap", function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    if (!ctx || !ctx.target) return;
+    if (ctx.target === document.body) {
+      syncFromPage();
+      return;
+    }
+    if (ctx.target.id === "drawer") {
+      if (here() !== ctx.holaolasUrlBefore) drawer.depth += 1;
+      opened();
+    } else if (ctx.target.id === "calendar-day") {
+      var title = document.getElementById("day-title");
+      if (title) title.focus({ preventScroll: true });
+    }
+  });
+
+  document.addEventListener("htmx:before:history:restore", function (event) {
+    var path = event.detail && event.detail.path;
+    if (drawer.closingBack) {
+      drawer.closingBack = false;
+      if (path === drawer.returnUrl) {
+        event.preventDefault(); // the list is already on screen, as it was
+        drawer.returnUrl = null;
+        return;
+      }
+    }
+    if (isOpen() && !drawer.deepLinked && drawer.returnUrl) {
+      if (path === drawer.returnUrl) {
+        // The browser's Back while the drawer is open: close it over the list that is still there.
+        event.preventDefault();
+        emptyDrawer();
+        returnFocus(true);
+        reset();
+        return;
+      }
+      if (isDrawerPath(path) && drawer.depth > 1) {
+        // Back from one booking to the previous one in the drawer: swap the drawer only.
+        event.preventDefault();
+        drawer.depth -= 1;
+        window.htmx.ajax("GET", path, { target: "#drawer", swap: "innerHTML" });
+        return;
+      }
+    }
+    reset(); // a whole page comes back; syncFromPage runs after its swap
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && isOpen()) {
+      event.preventDefault();
+      closeDrawer();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-drawer-close]");
+    if (!button || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+    event.preventDefault();
+    closeDrawer();
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", syncFromPage);
+  } else {
+    syncFromPage();
+  }
 })();

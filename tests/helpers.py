@@ -31,7 +31,8 @@ def csrf_from(html: str) -> str:
 async def login(client, email: str, password: str = PASSWORD):
     page = await client.get("/login")
     token = csrf_from(page.text)
-    response = await client.post("/login", data={"email": email, "password": password, "_csrf_token": token})
+    response = await client.post("/login", data={"email": email, "password": password, "_csrf_token": token},
+                                 follow_redirects=False)
     assert response.status_code == 303, response.text
     return response
 
@@ -40,3 +41,14 @@ async def csrf_token(client) -> str:
     """The token of the logged-in page, as htmx would send it in X-CSRFToken."""
     page = await client.get("/bookings")
     return csrf_from(page.text)
+
+
+def session_id(client, name: str = "session") -> str | None:
+    """The session id the client holds now (None when it holds none)."""
+    return client.cookies.get(name)
+
+
+def use_session_id(client, value: str, name: str = "session") -> None:
+    """Replace the client's session cookie, as a browser replaying an old cookie (or an attacker) would."""
+    client.cookies.delete(name)
+    client.cookies.set(name, value, domain=client.base_url.host)

@@ -1,0 +1,90 @@
+"""In Chromium: log in on a phone-sized screen, reach the dashboard, use htmx, log out — with a strict CSP."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser import chromium, horizontal_overflow, served_app, small_touch_targets, watch, web_storage
+from tests.helpers import PASSWORD, provider_with_staff
+
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.mark.browser
+def test_login_dashboard_and_logout_in_chromium_without_csp_violations(settings):
+    async def seed(vault):
+        return await provider_with_staff(vault, "plage", language="en")
+
+    # Chromium is launched per test: Playwright's sync API holds an event loop while it runs, which the
+    # asyncio.run() of the database fixtures cannot share, so it must not outlive a test.
+    with served_app(settings, seed=seed) as server, chromium() as browser:
+        context = browser.new_context(viewport=PHONE, locale="en-GB")
+        page = context.new_page()
+        problems = watch(page)
+
+        page.goto(server.url + "/bookings")
+        assert re.search(r"/login\?next=/bookings$", page.url)
+        assert horizontal_overflow(page) == 0 and small_touch_targets(page) == []
+
+        # A wrong password first: the generic message, the email kept, the password not.
+        page.get_by_label("Email").fill("owner@plage.test")
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name="Log in").click()
+        assert page.get_by_role("alert").inner_text() == "Wrong email or password."
+        assert page.get_by_label("Email").input_value() == "owner@plage.test"
+
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(server.url + "/bookings")
+        assert page.get_by_role("heading", level=1, name="Bookings", exact=True).is_visible()
+
+        # An htmx request carries the CSRF token it inherits from <body>: switch a staff account off in place.
+        page.get_by_role("link", name="Settings").click()
+        page.wait_for_url(server.url + "/settings/staff")
+        assert horizontal_overflow(page) == 0 and small_touch_targets(page) == []
+        row = page.locator("tr", has_text="staff@plage.test")
+        row.get_by_role("button", name="Deactivate").click()
+        row.get_by_role("button", name="Reactivate").wait_for()
+        assert "Deactivated" in row.inner_text()
+        assert page.url == server.url + "/settings/staff"  # swapped in place, no page load
+        page.reload()
+        assert "Deactivated" in page.locator("tr", has_text="staff@plage.test").inner_text()
+
+        # The session ends while the page is open: the next htmx action lands on the login page,
+        # not as an error inside the table.
+        context.clear_cookies(name="session")
+        page.locator("tr", has_text="staff@plage.test").get_by_role("button", name="Reactivate").click()
+        page.wait_for_url(server.url + "/login")
+        page.get_by_label("Email").fill("owner@plage.test")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(server.url + "/bookings")
+
+        page.get_by_role("link", name="Settings").click()
+        page.wait_for_url(server.url + "/settings/staff")
+        assert "Deactivated" in page.locator("tr", has_text="staff@plage.test").inner_text()  # nothing changed
+        page.go_back()
+        page.wait_for_url(server.url + "/bookings")
+        page.get_by_role("link", name="My password").click()
+        page.wait_for_url(server.url + "/account/password")
+        assert small_touch_targets(page) == []
+
+        assert web_storage(page) == {"local": [], "session": []}  # htmx kept no copy of any page
+
+        page.get_by_role("button", name="Log out").click()
+        page.wait_for_url(server.url + "/login")
+        page.goto(server.url + "/bookings")
+        assert "/login" in page.url  # the old session is gone
+        assert web_storage(page) == {"local": [], "session": []}
+
+        assert problems.csp_violations == []
+        assert problems.page_errors == []
+
+        # The watch does see violations: an inline style attribute, set on purpose, is reported.
+        page.evaluate("document.body.setAttribute('style', 'color: red')")
+        page.wait_for_function("true")
+        page.wait_for_timeout(200)
+        assert any("style-src" in v for v in problems.csp_violations)
+        context.close()
