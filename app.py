@@ -66,6 +66,13 @@ def _run_async(coro):
     return result.get("value")
 
 
+def _engine():
+    """The engine every table uses (set by use_engine)."""
+    from domain.tables import Provider
+
+    return Provider._meta.db
+
+
 async def _schema_exists() -> bool:
     from domain.tables import Provider
 
@@ -184,6 +191,16 @@ def _create_app(settings: Settings) -> Litestar:
     vault = _run_async(_preflight(settings))
     https = os.environ.get("HOLAOLAS_HTTPS", "") in ("1", "true", "yes")
 
+    async def start_pool(app: Litestar) -> None:
+        engine = _engine()
+        if settings.db_pool and settings.database.engine == "postgres":
+            await engine.start_connection_pool(min_size=2, max_size=10)
+
+    async def close_pool(app: Litestar) -> None:
+        engine = _engine()
+        if settings.db_pool and settings.database.engine == "postgres":
+            await engine.close_connection_pool()
+
     async def open_vault_late(app: Litestar) -> None:
         if app.state.vault is None:
             app.state.vault = await open_vault(settings)
@@ -220,7 +237,8 @@ def _create_app(settings: Settings) -> Litestar:
             HTTPException: _http_error,
             Exception: _server_error,
         },
-        on_startup=[open_vault_late, forget_expired],
+        on_startup=[start_pool, open_vault_late, forget_expired],
+        on_shutdown=[close_pool],
         logging_config=LoggingConfig(log_exceptions="debug", disable_stack_trace={Exception}) if not settings.debug else None,
         debug=settings.debug,
     )

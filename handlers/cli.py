@@ -40,11 +40,10 @@ class HolaOlasCLI(CLIPluginProtocol):
         @click.option("--bookings", default=1500, show_default=True, type=int, help="Bookings per provider.")
         @click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds a provider.")
         def demo_load(app, seed: int, bookings: int, if_empty: bool) -> None:
-            from domain.demo import load_demo
-
             from domain.accounts import create_staff
             from domain.db import is_empty
             from domain.db import migrate as run_migrations
+            from domain.demo import load_demo
             from domain.keys import open_vault
             from domain.tables import Provider
 

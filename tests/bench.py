@@ -149,8 +149,9 @@ async def _measure(settings, references: list[str], engine: str, size: int) -> l
     app = create_app(settings)
     results = []
     load_before = os.getloadavg()[0]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench.local",
-                                 headers={"Accept-Encoding": "gzip"}) as client:
+    # The app's lifespan runs in this loop, as under uvicorn: PostgreSQL gets its connection pool.
+    async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench.local",
+                                                 headers={"Accept-Encoding": "gzip"}) as client:
         login = await client.get("/login")
         token = re.search(r'name="_csrf_token" value="([^"]+)"', login.text).group(1)
         response = await client.post("/login", data={"email": "bench@les-vagues.example", "password": PASSWORD,

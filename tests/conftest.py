@@ -95,7 +95,8 @@ def settings(request, tmp_path) -> Settings:
         database = request.getfixturevalue("postgres_database")
         _truncate_all(database)
     base = load_settings({})
-    s = replace(base, data_dir=data_dir, database=database, master_key_env=None, redis_url=None, debug=False)
+    s = replace(base, data_dir=data_dir, database=database, master_key_env=None, redis_url=None, debug=False,
+                db_pool=False)  # the test client runs the app in a loop of its own
     use_engine(make_engine(database))
     return s
 
@@ -109,7 +110,8 @@ def sqlite_settings(tmp_path, sqlite_template) -> Settings:
     shutil.copy(sqlite_template, path)
     database = Database(engine="sqlite", path=path)
     use_engine(make_engine(database))
-    return replace(load_settings({}), data_dir=data_dir, database=database, master_key_env=None, redis_url=None)
+    return replace(load_settings({}), data_dir=data_dir, database=database, master_key_env=None, redis_url=None,
+                   db_pool=False)
 
 
 @pytest.fixture
