@@ -87,6 +87,17 @@ async def get_staff(staff_id: int) -> StaffMember | None:
     return None if row is None else _member(row)
 
 
+async def get_staff_and_provider(staff_id: int) -> tuple[StaffMember, dict] | None:
+    """The active staff member and their provider's row, in one query: every logged-in request needs both."""
+    row = await Staff.select(*Staff.all_columns(), *Staff.provider.all_columns()).where(
+        (Staff.id == staff_id) & (Staff.active == True)  # noqa: E712
+    ).first()
+    if row is None:
+        return None
+    provider = {key.split(".", 1)[1]: value for key, value in row.items() if key.startswith("provider.")}
+    return _member(row), provider
+
+
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # long passphrases welcome; megabytes are not
 

@@ -56,6 +56,11 @@ async def load_scope(vault: Vault, *, provider_id: int | None = None, slug: str 
     row = await query
     if row is None:
         raise UnknownProvider(provider_id or slug)
+    return scope_from_row(vault, row, staff_id=staff_id, role=role)
+
+
+def scope_from_row(vault: Vault, row: dict, *, staff_id: int | None = None, role: str = "owner") -> Scope:
+    """A scope from a provider row already read (e.g. joined to the staff member's in one query)."""
     return Scope(
         provider_id=row["id"],
         slug=row["slug"],

@@ -16,8 +16,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 from litestar.response import Template
 
-from domain.accounts import StaffMember, get_staff
-from domain.scope import Scope, load_scope
+from domain.accounts import StaffMember, get_staff_and_provider
+from domain.scope import Scope, scope_from_row
 from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES, Locality, pick_language, set_locality
 from handlers.sessions import ABSOLUTE_TIMEOUT_S
 
@@ -77,7 +77,8 @@ async def live_staff(connection: ASGIConnection) -> StaffMember | None:
     staff_id = session.get("staff_id")
     if not staff_id:
         return None
-    staff = await get_staff(staff_id)
+    found = await get_staff_and_provider(staff_id)
+    staff, provider_row = found if found else (None, None)
     login_at = session.get("login_at")
     if (
         staff is None
@@ -87,6 +88,7 @@ async def live_staff(connection: ASGIConnection) -> StaffMember | None:
     ):
         connection.clear_session()
         return None
+    connection.state.provider_row = provider_row  # provide_scope needs no second query
     return staff
 
 
@@ -108,7 +110,7 @@ async def provide_scope(request: Request) -> Scope:
     staff = request.state.get("staff") or await live_staff(request)
     if staff is None:
         raise NotAuthorizedException()
-    return await load_scope(request.app.state.vault, provider_id=staff.provider_id, staff_id=staff.id, role=staff.role)
+    return scope_from_row(request.app.state.vault, request.state.provider_row, staff_id=staff.id, role=staff.role)
 
 
 def require_owner(scope: Scope) -> None:

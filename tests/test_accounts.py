@@ -510,24 +510,24 @@ async def test_a_request_running_during_logout_does_not_bring_the_session_back(s
 
     import httpx
 
-    import handlers.web
+    import handlers.bookings
 
     await provider_with_staff(vault, "course", language="en")
     release, waiting = aio.Event(), aio.Event()
-    real_load_scope = handlers.web.load_scope
+    real_list_bookings = handlers.bookings.list_bookings
 
-    async def slow_load_scope(*args, **kwargs):
+    async def slow_list_bookings(*args, **kwargs):
         if not release.is_set():
             waiting.set()
             await release.wait()
-        return await real_load_scope(*args, **kwargs)
+        return await real_list_bookings(*args, **kwargs)
 
     transport = httpx.ASGITransport(app=app)  # in this event loop, so two requests can overlap
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
         await login(client, "staff@course.test")
         sid = session_id(client)
         token = csrf_from((await client.get("/bookings")).text)
-        monkeypatch.setattr(handlers.web, "load_scope", slow_load_scope)
+        monkeypatch.setattr(handlers.bookings, "list_bookings", slow_list_bookings)
 
         in_flight = aio.create_task(client.get("/bookings", follow_redirects=False))
         await aio.wait_for(waiting.wait(), 5)
