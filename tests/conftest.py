@@ -65,16 +65,22 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Database:
-    db = _pg_database()
-    if not _postgres_reachable(db):
+def postgres_database():
+    """A database of this test run's own (named after its process), dropped at the end.
+
+    Two runs on one machine (a developer's and CI's, or two checkouts) never share one.
+    """
+    base = _pg_database()
+    if not _postgres_reachable(base):
         if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI but {db.host}:{db.port} is not reachable")
-        pytest.skip(f"PostgreSQL not reachable at {db.host}:{db.port}")
+            pytest.fail(f"PostgreSQL is required in CI but {base.host}:{base.port} is not reachable")
+        pytest.skip(f"PostgreSQL not reachable at {base.host}:{base.port}")
+    db = replace(base, name=f"{base.name}_{os.getpid()}")
     asyncio.run(_run_sql(db, [f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)', f'CREATE DATABASE "{db.name}"']))
     use_engine(make_engine(db))
     asyncio.run(migrate())
-    return db
+    yield db
+    asyncio.run(_run_sql(db, [f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)']))
 
 
 def _truncate_all(db: Database) -> None:
