@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("holaolas")
 
 
-def _run_async(coro):
+def run_async(coro):
     """Run a coroutine to completion from synchronous code, even when an event loop is already running."""
     result: dict = {}
 
@@ -188,7 +188,7 @@ def _create_app(settings: Settings) -> Litestar:
     ensure_data_dir(settings)
     enable_wal(settings.database)
     use_engine(make_engine(settings.database))
-    vault = _run_async(_preflight(settings))
+    vault = run_async(_preflight(settings))
     https = os.environ.get("HOLAOLAS_HTTPS", "") in ("1", "true", "yes")
 
     async def start_pool(app: Litestar) -> None:

@@ -27,14 +27,12 @@ asyncio.run() then fails. `watch(page)` collects what the browser complains abou
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -46,6 +44,7 @@ from typing import Any
 
 import pytest
 
+from app import run_async
 from domain.config import Database, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,24 +81,6 @@ def database_url(database: Database) -> str:
         return f"sqlite:///{database.path}"
     password = f":{database.password}" if database.password else ""
     return f"postgres://{database.user}{password}@{database.host}:{database.port}/{database.name}"
-
-
-def run_async(coro) -> Any:
-    """Run a coroutine to the end from any test, sync or async (in a thread with its own event loop)."""
-    result: dict[str, Any] = {}
-
-    def runner() -> None:
-        try:
-            result["value"] = asyncio.run(coro)
-        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
-            result["error"] = exc
-
-    thread = threading.Thread(target=runner)
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
 
 
 async def _prepare(settings: Settings, seed: Seed | None) -> Any:
