@@ -99,3 +99,22 @@ def test_fresh_data_dir_gets_a_private_key_file(tmp_path):
     assert result.returncode == 0, result.stderr
     # The schema does not exist yet, so no key is needed until `litestar db migrate` has run.
     assert not (tmp_path / "master.key").exists() or (tmp_path / "master.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_keys_rotate_command_rewraps_and_the_app_still_starts(database_with_data):
+    """`litestar keys rotate` as an operator runs it: a new key file, the data still opens."""
+    settings = database_with_data
+    before = settings.key_file.read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOLAOLAS_")}
+    env.update({"HOLAOLAS_DATA_DIR": str(settings.data_dir), "LITESTAR_APP": "app:create_app"})
+    rotated = subprocess.run([str(Path(sys.executable).parent / "litestar"), "keys", "rotate"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert rotated.returncode == 0, rotated.stderr
+    assert "now wraps 1 data key" in rotated.stdout
+    after = settings.key_file.read_text()
+    assert after != before and len(after.split()) == 1  # the old key is gone from the file
+    assert settings.key_file.stat().st_mode & 0o777 == 0o600
+    assert start({"HOLAOLAS_DATA_DIR": str(settings.data_dir)}).returncode == 0  # the vault opens with the new key
+    # …and the old key no longer does.
+    old = start({"HOLAOLAS_DATA_DIR": str(settings.data_dir), "HOLAOLAS_MASTER_KEY": before.strip()})
+    assert_one_clear_line(old, "does not open this database")
