@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import phonenumbers
 
@@ -28,7 +29,7 @@ class Scope:
     staff_id: int | None = None
     role: str = "owner"
 
-    @property
+    @cached_property
     def phone_region(self) -> str:
         """Where a phone number written without a country code is assumed to be."""
         if self.whatsapp:
