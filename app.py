@@ -192,14 +192,16 @@ def _create_app(settings: Settings) -> Litestar:
     https = os.environ.get("HOLAOLAS_HTTPS", "") in ("1", "true", "yes")
 
     async def start_pool(app: Litestar) -> None:
-        engine = _engine()
-        if settings.db_pool and settings.database.engine == "postgres":
-            await engine.start_connection_pool(min_size=2, max_size=10)
+        if not settings.db_pool:
+            return
+        if settings.database.engine == "postgres":
+            await _engine().start_connection_pool(min_size=2, max_size=10)
+        else:
+            await _engine().start_connection_pool(max_idle=4)
 
     async def close_pool(app: Litestar) -> None:
-        engine = _engine()
-        if settings.db_pool and settings.database.engine == "postgres":
-            await engine.close_connection_pool()
+        if settings.db_pool:
+            await _engine().close_connection_pool()
 
     async def open_vault_late(app: Litestar) -> None:
         if app.state.vault is None:

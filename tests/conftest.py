@@ -101,8 +101,10 @@ def settings(request, tmp_path) -> Settings:
         database = request.getfixturevalue("postgres_database")
         _truncate_all(database)
     base = load_settings({})
+    # The test client runs the app in a loop of its own: PostgreSQL's pool cannot serve the test's loop
+    # too, SQLite's can (so SQLite tests run on the pooled connections production uses).
     s = replace(base, data_dir=data_dir, database=database, master_key_env=None, redis_url=None, debug=False,
-                db_pool=False)  # the test client runs the app in a loop of its own
+                db_pool=request.param == "sqlite")
     use_engine(make_engine(database))
     return s
 
