@@ -33,8 +33,8 @@ lint: install
 
 # Refresh the catalogs after adding strings: extract, then merge into fr/en/es (fill msgstr in locales/*).
 translations: install
-	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output -k _ -k N_ -k gettext -k ngettext:1,2 -o locales/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-wrap --no-location --sort-output -k _ -k N_ -k gettext -k ngettext:1,2 -o locales/messages.pot .
 	@for lang in fr en es; do \
 	  if [ -f locales/$$lang/LC_MESSAGES/messages.po ]; then \
-	    $(VENV)/bin/pybabel update --no-fuzzy-matching -i locales/messages.pot -d locales -l $$lang; \
+	    $(VENV)/bin/pybabel update --no-wrap --no-fuzzy-matching -i locales/messages.pot -d locales -l $$lang; \
 	  else $(VENV)/bin/pybabel init -i locales/messages.pot -d locales -l $$lang; fi; done

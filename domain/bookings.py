@@ -974,15 +974,16 @@ def normalise_reference(reference: str) -> str:
     return reference.strip().upper()[:REFERENCE_MAX]
 
 
-def _answer_text(value) -> str:
+def _answer_text(value) -> str | bool:
+    """An answer as the drawer shows it; a yes/no answer stays a bool, for the template to say in words."""
     if isinstance(value, bool):
-        return "✓" if value else "✗"
+        return value
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return "" if value is None else str(value)
 
 
-def _labelled_answers(fields: Sequence[dict], answers: Mapping) -> tuple[tuple[str, str], ...]:
+def _labelled_answers(fields: Sequence[dict], answers: Mapping) -> tuple[tuple[str, str | bool], ...]:
     """Answers in the experience's field order, labelled in the provider's words; unknown keys last."""
     out, seen = [], set()
     for f in fields:

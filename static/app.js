@@ -160,11 +160,31 @@
     }
   });
 
+  // The fields a message in the filter bar is about are marked invalid (and the "more filters"
+  // panel holding one opens), after a swap of the list as on a whole page load.
+  function markInvalidFilters() {
+    var form = document.getElementById("booking-filters");
+    if (!form) return;
+    var list = document.querySelector("#filter-messages [data-invalid-fields]");
+    var invalid = list ? list.getAttribute("data-invalid-fields").split(" ") : [];
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || field.type === "hidden") return;
+      if (invalid.indexOf(field.name) >= 0) {
+        field.setAttribute("aria-invalid", "true");
+        var panel = field.closest("details");
+        if (panel) panel.open = true;
+      } else {
+        field.removeAttribute("aria-invalid");
+      }
+    });
+  }
+
   document.addEventListener("htmx:finally:request", function (event) {
     var ctx = event.detail && event.detail.ctx;
-    if (ctx && ctx.target && ctx.target.isConnected && ctx.target.id === "booking-list") {
-      ctx.target.removeAttribute("aria-busy");
-    }
+    if (!ctx || !ctx.target || ctx.target.id !== "booking-list") return;
+    // The list is swapped whole (outerHTML): the old one, marked busy, is usually gone by now.
+    if (ctx.target.isConnected) ctx.target.removeAttribute("aria-busy");
+    markInvalidFilters();
   });
 
   document.addEventListener("htmx:after:swap", function (event) {

@@ -9,8 +9,9 @@ import pytest
 
 from domain import links
 from domain.bookings import amount_due
+from domain.customers import add_customer
 from tests.bookings_data import known_bookings
-from tests.helpers import login
+from tests.helpers import csrf_token, login
 
 HX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
@@ -52,6 +53,17 @@ async def test_the_drawer_shows_participants_with_the_experiences_own_fields(own
     assert "2 participants" in text
     assert "Léa Dubois , 9 years old Niveau Débutant Taille de combinaison 8 ans" in text
     assert "Hugo Martin , 12 years old Niveau Débutant" in text
+
+
+async def test_yes_no_answers_are_said_in_words_of_the_users_language(owner, shop):
+    customer = await add_customer(shop.scope, name="Inès Roux", email="ines@example.fr")
+    await shop.add(customer, reference="ST-YESNO1", starts_at=shop.at(3, 10),
+                   participants=[("Inès Roux", 30, {"level": "Débutant", "can_swim": True, "photos_ok": False})])
+    text = text_of(await drawer(owner, "ST-YESNO1"))
+    assert "Niveau Débutant can_swim Yes photos_ok No" in text
+    assert "✓" not in text and "✗" not in text
+    await owner.post("/language", data={"language": "fr", "_csrf_token": await csrf_token(owner)})
+    assert "can_swim Oui photos_ok Non" in text_of(await drawer(owner, "ST-YESNO1"))
 
 
 async def test_the_drawer_shows_the_customer_with_mailto_tel_and_whatsapp_links(owner):

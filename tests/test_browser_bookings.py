@@ -106,6 +106,22 @@ def test_filtering_swaps_the_list_in_place_and_back_restores_the_previous_filter
             assert "does not exist in the calendar" in page.locator("#filter-messages").inner_text()
             assert len(listed(page)) == 25
             assert horizontal_overflow(page) == 0, name
+            invalid = "id => document.getElementById(id).getAttribute('aria-invalid') === 'true'"
+            assert page.evaluate(invalid, "filter-from")
+
+            # Bad input typed in place: the field is marked without a page load, and unmarked once
+            # the input is good again (the impossible date, empty in the date field, is dropped).
+            page.evaluate("window.__samePage = 'yes'")
+            page.get_by_label("Search", exact=True).press_sequentially("z", delay=30)
+            page.wait_for_url(re.compile(r"/bookings\?q=z$"))
+            until(page, invalid, "filter-q")
+            assert "at least 2 letters" in page.locator("#filter-messages").inner_text()
+            assert not page.evaluate(invalid, "filter-from")
+            page.get_by_label("Search", exact=True).press_sequentially("o", delay=30)
+            page.wait_for_url(re.compile(r"/bookings\?q=zo$"))
+            until(page, "id => !document.getElementById(id).hasAttribute('aria-invalid')", "filter-q")
+            assert page.locator("#filter-messages").inner_text().strip() == ""
+            assert page.evaluate("window.__samePage") == "yes"
             assert problems.csp_violations == [] and problems.page_errors == [], (name, problems)
             context.close()
 
