@@ -7,7 +7,7 @@ gzip accepted as a browser would): the time is from request to complete response
 session, scope, queries, decryption and templates, but no network. The table goes to
 docs/benchmarks.md.
 
-Environment: HOLAOLAS_BENCH_SIZES (default "10000,100000"), HOLAOLAS_BENCH_RUNS (default 40),
+Environment: HOLAOLAS_BENCH_SIZES (default "10000,100000"), HOLAOLAS_BENCH_RUNS (default 100),
 HOLAOLAS_BENCH_ENGINES (default "sqlite,postgres"), HOLAOLAS_BENCH_POSTGRES_URL, HOLAOLAS_BENCH_DATA
 (keep the SQLite databases there and reuse them on the next run).
 """
@@ -15,6 +15,7 @@ HOLAOLAS_BENCH_ENGINES (default "sqlite,postgres"), HOLAOLAS_BENCH_POSTGRES_URL,
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import platform
 import re
@@ -41,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "benchmarks.md"
 PASSWORD = "bench password 2026"
 SIZES = [int(s) for s in os.environ.get("HOLAOLAS_BENCH_SIZES", "10000,100000").split(",") if s.strip()]
-RUNS = int(os.environ.get("HOLAOLAS_BENCH_RUNS", "40"))
+RUNS = int(os.environ.get("HOLAOLAS_BENCH_RUNS", "100"))
 WARMUP = 5
 ENGINES = [e.strip() for e in os.environ.get("HOLAOLAS_BENCH_ENGINES", "sqlite,postgres").split(",") if e.strip()]
 PG_URL = os.environ.get("HOLAOLAS_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/holaolas_bench")
@@ -61,6 +62,7 @@ class Result:
     html_kb: float
     wire_kb: float
     status: int
+    matches: str = ""  # the count the list shows ("712", "1,000+"), for reading a search's growth
 
 
 def _p95(values: list[float]) -> float:
@@ -149,7 +151,7 @@ async def _measure(settings, references: list[str], engine: str, size: int) -> l
     app = create_app(settings)
     results = []
     load_before = os.getloadavg()[0]
-    # The app's lifespan runs in this loop, as under uvicorn: PostgreSQL gets its connection pool.
+    # The app's lifespan runs in this loop, as under uvicorn: it opens the database connection pool.
     async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench.local",
                                                  headers={"Accept-Encoding": "gzip"}) as client:
         login = await client.get("/login")
@@ -170,23 +172,36 @@ async def _measure(settings, references: list[str], engine: str, size: int) -> l
                     sizes.append(len(response.content))
                     wire.append(response.num_bytes_downloaded)
             results.append(Result(engine, size, name, statistics.median(times), _p95(times),
-                                  statistics.median(sizes) / 1024, statistics.median(wire) / 1024, status))
+                                  statistics.median(sizes) / 1024, statistics.median(wire) / 1024, status,
+                                  _matches(response.text)))
             _log(f"  {name:48s} median {results[-1].median_ms:6.1f} ms  p95 {results[-1].p95_ms:6.1f} ms  "
                  f"{results[-1].html_kb:6.1f} KB ({results[-1].wire_kb:.1f} KB gzip)  [{status}]")
     LOADS.append(f"{engine} {size:,}: {load_before:.2f} → {os.getloadavg()[0]:.2f}")
     return results
 
 
+def _matches(html: str) -> str:
+    """The number of bookings a list response says it found (blank for other screens)."""
+    found = re.search(r'id="booking-count"[^>]*>\s*([^<]*)<', html)
+    if not found:
+        return ""
+    text = found.group(1).strip()
+    digits = re.sub(r"\D", "", text)
+    if not digits:
+        return ""
+    return f"{int(digits):,}" + ("" if text[0].isdigit() else "+")  # "More than 1,000 bookings": 1,000+
+
+
 def _table(results: list[Result]) -> str:
     by_key = {(r.engine, r.bookings, r.scenario): r for r in results}
-    lines = ["| Engine | Bookings | Scenario | Median ms | p95 ms | p95 vs 10,000 | HTML KB | gzip KB |",
-             "|---|---:|---|---:|---:|---:|---:|---:|"]
+    lines = ["| Engine | Bookings | Scenario | Median ms | p95 ms | p95 vs 10,000 | Found | HTML KB | gzip KB |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         base = by_key.get((r.engine, 10_000, r.scenario))
         ratio = f"{r.p95_ms / base.p95_ms:.2f}×" if base and r.bookings != 10_000 else ""
         flag = "" if r.status == 200 else f" (HTTP {r.status})"
         lines.append(f"| {r.engine} | {r.bookings:,} | {r.scenario}{flag} | {r.median_ms:.1f} | {r.p95_ms:.1f} | "
-                     f"{ratio} | {r.html_kb:.1f} | {r.wire_kb:.1f} |")
+                     f"{ratio} | {r.matches} | {r.html_kb:.1f} | {r.wire_kb:.1f} |")
     return "\n".join(lines)
 
 
@@ -222,11 +237,11 @@ Each database holds **two** providers with the given number of bookings each (de
 `domain.demo.load_bulk`: customers, families, participants with answers, name tokens); the
 logged-in provider is one of them. Every request goes through the whole ASGI app in-process
 (session, login check, provider scope, queries, decryption of the page, templates, gzip), with
-{RUNS} measured requests after {WARMUP} warm-up ones; sizes are the HTML and the gzip bytes sent.
-The drawer cycles through {RUNS + WARMUP} different bookings. The broad two-letter search is
+{RUNS} measured requests after {WARMUP} warm-up ones; sizes are the HTML and the gzip bytes sent;
+"Found" is the number of bookings the list says it found. The drawer cycles through {RUNS + WARMUP} different bookings. The broad two-letter search is
 listed for honesty: it counts up to 1,000 matches ("more than 1,000") rather than all of them.
 The last line, a logged-in page that reads no booking, is the floor every request pays here
-(session file, staff and provider look-ups — one new SQLite connection each —, CSRF, templates).
+(session file, the staff and provider look-up, CSRF, templates).
 
 Target (issue 4): on SQLite at 100,000 bookings, p95 ≤ {TARGET_P95_MS:.0f} ms for each of the first
 five scenarios and no more than {TARGET_RATIO}× the 10,000-booking figure.
@@ -241,20 +256,24 @@ Load average (1 min) before → after each block, for reading the figures: {"; "
 
 ## Reading the figures
 
-- **What grows with the data** is small: an exact count over the provider's bookings (~8 ms at
+- **What grows with the data**: the exact count over the provider's bookings (~2.5 ms at
   100,000 on SQLite, the only linear part of the default list), a month's calendar counts (read
-  from a covering index, ~10 ms for the busiest month), a text search's candidates. Everything
-  else is fixed per request: hence ratios near 1× between 10,000 and 100,000.
+  from a covering index, ~3 ms for the busiest month), and a text search's matches. A selective
+  search reads, counts and sorts every booking it finds in one query (its page and its count
+  together, domain/bookings.py `_page_and_count`), a few µs each: "dubois" finds 15 times as
+  many bookings at 100,000 as at 10,000 (see "Found"), which is most of its growth. Everything
+  else is fixed per request.
 - **What does not** is most of the time here: the floor line (session, login check, provider
-  scope), a read transaction (Piccolo's SQLite engine opens a new connection and thread for each
-  transaction or lone query, ~3–4 ms), and Jinja with Babel formatting 25 rows (~5–8 ms). On this
-  shared 2-CPU machine the median SQLite request is ~25–45 ms whatever the size.
+  scope) and Jinja with Babel formatting 25 rows (~5–8 ms). Connections stay open between
+  requests on both engines (domain/db.py: SQLite's pool keeps up to four; a new SQLite
+  connection and its thread cost ~1.5 ms per query before it existed).
+- **The machine matters**: these are shared 2-CPU machines; the load average above says how
+  busy it was. Under a parallel test run the same requests take about twice as long.
 - **Search plans** (domain/bookings.py, "How a search runs"): a selective search (a surname, an
   email, a phone, a reference) reads its candidates only; a broad one (two letters) walks the
   provider's bookings with index probes and stops counting at 1,000.
 - **PostgreSQL** uses the app's connection pool (opened in the app's lifespan, which the
-  benchmark runs in its own loop as uvicorn would). Runs made before the pool existed paid
-  ~35 ms of connection set-up per query.
+  benchmark runs in its own loop as uvicorn would); a new connection costs ~35 ms.
 - SQLite databases are measured without `ANALYZE`: the queries are written to plan well without
   statistics (a unary `+provider` where a handful of ids lead). PostgreSQL gets the `VACUUM
   ANALYZE` that autovacuum would run after a bulk load.
@@ -268,13 +287,14 @@ def _results_from_markdown(text: str) -> list[Result]:
     results = []
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 8 and cells[0] in ("sqlite", "postgres"):
+        if len(cells) == 9 and cells[0] in ("sqlite", "postgres"):
             results.append(Result(cells[0], int(cells[1].replace(",", "")), cells[2], float(cells[3]),
-                                  float(cells[4]), float(cells[6]), float(cells[7]), 200))
+                                  float(cells[4]), float(cells[7]), float(cells[8]), 200, cells[6]))
     return results
 
 
 async def main() -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     if "--rewrite" in sys.argv:
         _write(_results_from_markdown(OUT.read_text()), [])
         return
