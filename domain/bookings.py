@@ -6,7 +6,7 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
@@ -38,60 +38,68 @@ def new_reference(scope: Scope) -> str:
     return prefix + "-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
 
 
-def build_booking(scope: Scope, *, customer_id: uuid.UUID, customer_name_tokens: set[int] | None = None,
-                  slot_id: int, experience_id: int, starts_at: datetime, reference: str,
-                  participants: list[ParticipantInput], total_cents: int, paid_cents: int = 0,
-                  refunded_cents: int = 0, currency: str | None = None, payment_status: str = "unpaid",
-                  status: str = "confirmed", comments: str | None = None, special_needs: str | None = None,
-                  submitted_at: datetime | None = None, source: str = "website",
-                  booking_id: uuid.UUID | None = None) -> tuple[Booking, list[Participant], list[NameToken]]:
-    """The rows to insert for a booking. No I/O.
+# A booking's and a participant's columns, in the order booking_rows gives their values.
+BOOKING_ROW = ("id", "provider", "reference", "customer", "slot", "experience", "starts_at", "participant_count",
+               "total_cents", "paid_cents", "refunded_cents", "currency", "payment_status", "status", "comments",
+               "special_needs", "submitted_at", "source")
+PARTICIPANT_ROW = ("id", "provider", "booking", "position", "name", "age", "answers")
 
-    Participants' names are indexed on the booking, except tokens the booker's name already
-    gives (a family shares its surname): `customer_name_tokens` lets bulk loads skip those.
-    """
+
+def booking_rows(scope: Scope, *, customer_id: uuid.UUID, slot_id: int, experience_id: int, starts_at: datetime,
+                 reference: str, participants: Sequence[ParticipantInput], total_cents: int, paid_cents: int = 0,
+                 refunded_cents: int = 0, currency: str | None = None, payment_status: str = "unpaid",
+                 status: str = "confirmed", comments: str | None = None, special_needs: str | None = None,
+                 submitted_at: datetime, source: str = "website", booking_id: uuid.UUID,
+                 participant_ids: Sequence[uuid.UUID]) -> tuple[tuple, list[tuple]]:
+    """A new booking's values in BOOKING_ROW order and its participants' in PARTICIPANT_ROW order,
+    sealed. No I/O. (Plain values, like customer_row: the bulk loader writes them directly.)"""
     if status not in BOOKING_STATUSES or payment_status not in PAYMENT_STATUSES:
         raise ValueError("unknown status")
-    s = scope.sealer
-    bid = booking_id or uuid.uuid4()
-    booking = Booking(
-        id=bid,
-        provider=scope.provider_id,
-        reference=reference,
-        customer=customer_id,
-        slot=slot_id,
-        experience=experience_id,
-        starts_at=starts_at,
-        participant_count=len(participants),
-        total_cents=total_cents,
-        paid_cents=paid_cents,
-        refunded_cents=refunded_cents,
-        currency=currency or scope.currency,
-        payment_status=payment_status,
-        status=status,
-        comments=s.seal("booking", "comments", bid, comments or None),
-        special_needs=s.seal("booking", "special_needs", bid, special_needs or None),
-        submitted_at=submitted_at or datetime.now(UTC),
-        source=source,
+    s, pid, bid = scope.sealer, scope.provider_id, booking_id
+    row = (
+        bid, pid, reference, customer_id, slot_id, experience_id, starts_at, len(participants), total_cents,
+        paid_cents, refunded_cents, currency or scope.currency, payment_status, status,
+        s.seal("booking", "comments", bid, comments or None),
+        s.seal("booking", "special_needs", bid, special_needs or None),
+        submitted_at, source,
     )
-    rows, tokens = [], set()
-    for position, p in enumerate(participants):
-        pid = uuid.uuid4()
-        rows.append(
-            Participant(
-                id=pid,
-                provider=scope.provider_id,
-                booking=bid,
-                position=position,
-                name=s.seal("participant", "name", pid, p.name.strip()),
-                age=s.seal("participant", "age", pid, None if p.age is None else str(p.age)),
-                answers=s.seal_json("participant", "answers", pid, p.answers or {}),
-            )
-        )
-        tokens |= s.name_tokens(p.name)
-    tokens -= customer_name_tokens or set()
-    name_tokens = [NameToken(provider=scope.provider_id, token=t, booking=bid) for t in tokens]
-    return booking, rows, name_tokens
+    people = []
+    for position, (p, participant_id) in enumerate(zip(participants, participant_ids, strict=True)):
+        key = str(participant_id)  # the associated data holds the id as text: format it once
+        people.append((
+            participant_id, pid, bid, position,
+            s.seal("participant", "name", key, p.name.strip()),
+            s.seal("participant", "age", key, None if p.age is None else str(p.age)),
+            s.seal_json("participant", "answers", key, p.answers or {}),
+        ))
+    return row, people
+
+
+def booking_name_tokens(name_tokens: Callable[[str], set[int]], participant_names: Iterable[str],
+                        customer_name_tokens: set[int] | None) -> set[int]:
+    """The name tokens a booking indexes: its participants', except those the booker's name gives
+    already (a family shares its surname; such a word finds the booking through its customer)."""
+    tokens: set[int] = set()
+    for name in participant_names:
+        tokens |= name_tokens(name)
+    return tokens - (customer_name_tokens or set())
+
+
+def build_booking(scope: Scope, *, participants: Sequence[ParticipantInput],
+                  customer_name_tokens: set[int] | None = None, submitted_at: datetime | None = None,
+                  booking_id: uuid.UUID | None = None,
+                  **fields) -> tuple[Booking, list[Participant], list[NameToken]]:
+    """The rows to insert for a booking (see booking_rows) and its name tokens. No I/O.
+
+    `customer_name_tokens`: the booker's, when the caller has them (see booking_name_tokens).
+    """
+    bid = booking_id or uuid.uuid4()
+    row, people = booking_rows(scope, participants=participants, submitted_at=submitted_at or datetime.now(UTC),
+                               booking_id=bid, participant_ids=[uuid.uuid4() for _ in participants], **fields)
+    tokens = booking_name_tokens(scope.sealer.name_tokens, (p.name for p in participants), customer_name_tokens)
+    return (Booking(**dict(zip(BOOKING_ROW, row, strict=True))),
+            [Participant(**dict(zip(PARTICIPANT_ROW, values, strict=True))) for values in people],
+            [NameToken(provider=scope.provider_id, token=t, booking=bid) for t in tokens])
 
 
 async def add_booking(scope: Scope, **fields) -> uuid.UUID:

@@ -45,6 +45,7 @@ from domain.config import ConfigError, Settings
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
+_JSON = json.JSONEncoder(ensure_ascii=False)
 NAME_PREFIX_MIN = 2
 NAME_PREFIX_MAX = 8
 
@@ -213,7 +214,8 @@ class Sealer:
             raise DecryptionError(f"{table}.{column} of {row_id} failed authentication") from None
 
     def seal_json(self, table: str, column: str, row_id, value) -> str | None:
-        return None if value is None else self.seal(table, column, row_id, json.dumps(value, ensure_ascii=False))
+        # = json.dumps(value, ensure_ascii=False), without building an encoder per call
+        return None if value is None else self.seal(table, column, row_id, _JSON.encode(value))
 
     def open_json(self, table: str, column: str, row_id, envelope: str | None):
         text = self.open(table, column, row_id, envelope)
@@ -242,8 +244,11 @@ class Sealer:
         return None if norm is None else self._token("customer.email", norm)
 
     def phone_token(self, phone: str | None, region: str) -> int | None:
-        norm = normalise_phone(phone, region)
-        return None if norm is None else self._token("customer.phone", norm)
+        return self.e164_token(normalise_phone(phone, region))
+
+    def e164_token(self, e164: str | None) -> int | None:
+        """phone_token of a number already normalised to E.164 (parsing one costs ~50 µs)."""
+        return None if e164 is None else self._token("customer.phone", e164)
 
     def name_tokens(self, name: str | None) -> set[int]:
         """Tokens of every 2…8-letter prefix of every word of a name (customer or participant)."""

@@ -22,8 +22,18 @@ from zoneinfo import ZoneInfo
 from faker import Faker
 from piccolo.engine.sqlite import SQLiteTransaction, TransactionType
 
-from domain.bookings import BOOKING_STATUSES, PAYMENT_STATUSES, REFERENCE_ALPHABET, ParticipantInput
-from domain.crypto import name_words, normalise_email, normalise_phone
+from domain.bookings import (
+    BOOKING_ROW,
+    BOOKING_STATUSES,
+    PARTICIPANT_ROW,
+    PAYMENT_STATUSES,
+    REFERENCE_ALPHABET,
+    ParticipantInput,
+    booking_name_tokens,
+    booking_rows,
+)
+from domain.crypto import name_words, normalise_phone
+from domain.customers import CUSTOMER_ROW, customer_row
 from domain.keys import Vault
 from domain.providers import create_provider
 from domain.scope import Scope, load_scope
@@ -799,26 +809,17 @@ def _reference(rng: random.Random, slug: str, taken: set[str]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Rows: the values build_customer and build_booking would give, without Piccolo row objects
-#
-# Building a Piccolo row object costs ~60 µs (a NameToken alone), so build_customer takes ~1.5 ms
-# and build_booking ~2 ms: 100,000 bookings would take minutes. These builders seal and index
-# exactly as those functions do (tests/test_demo.py compares them field by field) but return
-# plain tuples, in the column order of the INSERTs below.
+# Rows: what add_customer and add_booking write, as plain tuples (domain.customers.customer_row,
+# domain.bookings.booking_rows): a Piccolo row object costs ~60 µs, and 100,000 bookings make
+# 1.5 million rows. Name tokens are cached per word, since names repeat a lot.
 
-CUSTOMER_COLUMNS = ("id", "provider", "name", "email", "phone", "preferences", "notes", "email_index",
-                    "phone_index", "language", "marketing_consent", "created_at")
-BOOKING_COLUMNS = ("id", "provider", "reference", "customer", "slot", "experience", "starts_at",
-                   "participant_count", "total_cents", "paid_cents", "refunded_cents", "currency",
-                   "payment_status", "status", "comments", "special_needs", "submitted_at", "source")
-PARTICIPANT_COLUMNS = ("id", "provider", "booking", "position", "name", "age", "answers")
+CUSTOMER_COLUMNS = CUSTOMER_ROW
+BOOKING_COLUMNS = BOOKING_ROW
+PARTICIPANT_COLUMNS = PARTICIPANT_ROW
 NAME_TOKEN_COLUMNS = ("provider", "token", "customer", "booking")
 # Name tokens travel grouped, one (provider, [tokens], customer, booking) per customer or booking.
 GROUPED_NAME_INDEX = "name_token, grouped"
 SLOT_COLUMNS = ("provider", "experience", "starts_at", "capacity")
-
-
-_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -826,16 +827,14 @@ def _piece_words(piece: str) -> tuple[str, ...]:
     return tuple(name_words(piece))
 
 
-class RowBuilder:
-    """One provider's sealed rows as tuples; name tokens cached per word, since names repeat a lot."""
+class NameTokens:
+    """One provider's Sealer.name_tokens, cached per word."""
 
     def __init__(self, scope: Scope):
-        self.scope = scope
         self.sealer = scope.sealer
-        self.region = scope.phone_region  # parses the WhatsApp number on every access
         self._word_tokens: dict[str, frozenset[int]] = {}
 
-    def name_tokens(self, name: str | None) -> set[int]:
+    def __call__(self, name: str | None) -> set[int]:
         """The same set as Sealer.name_tokens(name): the tokens of a name are the union of its words'.
 
         A space separates words whatever else is in the name, so the name is split on spaces first
@@ -852,78 +851,6 @@ class RowBuilder:
                     cached = self._word_tokens[word] = frozenset(self.sealer.name_tokens(word))
                 tokens |= cached
         return tokens
-
-    def customer(self, *, name: str, email: str | None = None, phone: str | None = None,
-                 preferences: str | None = None, notes: str | None = None, language: str = "",
-                 marketing_consent: bool = False, created_at: datetime, customer_id: uuid.UUID,
-                 known_e164: str | None = None, with_tokens: bool = True) -> tuple[tuple, set[int]]:
-        """Mirrors domain.customers.build_customer.
-
-        `known_e164`: the phone already normalised, when the caller made the number (parsing one
-        costs ~50 µs, a third of the whole customer). `with_tokens=False`: the caller indexes the
-        name itself (see _Batches.name_tokens).
-        """
-        s, scope, cid, table = self.sealer, self.scope, customer_id, "customer"
-        key = str(cid)  # the associated data holds the id as text: format it once, not per field
-        phone_e164 = known_e164 or normalise_phone(phone, self.region)
-        # = s.phone_token(phone_e164, region), without parsing the number a second time.
-        phone_index = None if phone_e164 is None else s._token("customer.phone", phone_e164)
-        phone_e164 = phone_e164 or (phone.strip() if phone and phone.strip() else None)
-        email_norm = normalise_email(email) or (email.strip() if email and email.strip() else None)
-        row = (
-            cid,
-            scope.provider_id,
-            s.seal(table, "name", key, name.strip()),
-            s.seal(table, "email", key, email_norm),
-            s.seal(table, "phone", key, phone_e164),
-            s.seal(table, "preferences", key, preferences or None),
-            s.seal(table, "notes", key, notes or None),
-            s.email_token(email_norm),
-            phone_index,
-            language,
-            marketing_consent,
-            created_at,
-        )
-        return row, self.name_tokens(name) if with_tokens else set()
-
-    def booking_tokens(self, participant_names: list[str], customer_name_tokens: set[int] | None) -> set[int]:
-        """Participants' name tokens, less those the booker's name gives already (build_booking's rule)."""
-        tokens: set[int] = set()
-        for name in participant_names:
-            tokens |= self.name_tokens(name)
-        return tokens - (customer_name_tokens or set())
-
-    def booking(self, *, customer_id: uuid.UUID, customer_name_tokens: set[int] | None = None, slot_id: int,
-                experience_id: int, starts_at: datetime, reference: str, participants: list[ParticipantInput],
-                total_cents: int, paid_cents: int = 0, refunded_cents: int = 0, currency: str | None = None,
-                payment_status: str = "unpaid", status: str = "confirmed", comments: str | None = None,
-                special_needs: str | None = None, submitted_at: datetime, source: str = "website",
-                booking_id: uuid.UUID, participant_ids: list[uuid.UUID],
-                with_tokens: bool = True) -> tuple[tuple, list[tuple], set[int]]:
-        """Mirrors domain.bookings.build_booking."""
-        if status not in BOOKING_STATUSES or payment_status not in PAYMENT_STATUSES:
-            raise ValueError("unknown status")
-        s, scope, bid = self.sealer, self.scope, booking_id
-        row = (
-            bid, scope.provider_id, reference, customer_id, slot_id, experience_id, starts_at, len(participants),
-            total_cents, paid_cents, refunded_cents, currency or scope.currency, payment_status, status,
-            s.seal("booking", "comments", bid, comments or None),
-            s.seal("booking", "special_needs", bid, special_needs or None),
-            submitted_at, source,
-        )
-        rows = []
-        for position, (p, pid) in enumerate(zip(participants, participant_ids, strict=True)):
-            key = str(pid)
-            rows.append((
-                pid, scope.provider_id, bid, position,
-                s.seal("participant", "name", key, p.name.strip()),
-                s.seal("participant", "age", key, None if p.age is None else str(p.age)),
-                # = s.seal_json(...), whose json.dumps(..., ensure_ascii=False) builds an encoder per call
-                s.seal("participant", "answers", key, _JSON.encode(p.answers or {})),
-            ))
-        if not with_tokens:
-            return row, rows, set()
-        return row, rows, self.booking_tokens([p.name for p in participants], customer_name_tokens)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1069,27 +996,27 @@ class _Batches:
 
     def __init__(self, plan: _ProviderPlan, scope: Scope, experience_ids: dict[str, int], slot_ids: list[int]):
         self.plan, self.scope = plan, scope
-        self.rows = RowBuilder(scope)
+        self.name_tokens_of = NameTokens(scope)
         self.experience_ids, self.slot_ids = experience_ids, slot_ids
         self.fields = {kind: _participant_fields(plan.profile.texts, kind) for kind in KINDS}
         self.references: set[str] = set()
 
     def customers(self, batch: list[_Customer]) -> list[Statement]:
         customer_rows = [
-            self.rows.customer(
-                name=c.booker.name, email=c.email, phone=c.phone, preferences=c.preferences, notes=c.notes,
-                language=c.language, marketing_consent=c.marketing_consent, created_at=c.created_at,
-                customer_id=c.customer_id, known_e164=c.phone_e164, with_tokens=False,
-            )[0]
+            customer_row(
+                self.scope, name=c.booker.name, email=c.email, phone=c.phone, preferences=c.preferences,
+                notes=c.notes, language=c.language, marketing_consent=c.marketing_consent,
+                created_at=c.created_at, customer_id=c.customer_id, known_e164=c.phone_e164,
+            )
             for c in batch
         ]
         return [("customer", CUSTOMER_COLUMNS, customer_rows)]
 
     def bookings(self, batch: list[_Plan]) -> list[Statement]:
-        plan, rng, ids, rows = self.plan, self.plan.rng, self.plan.ids, self.rows
+        plan, rng, ids = self.plan, self.plan.rng, self.plan.ids
         profile, texts = plan.profile, plan.profile.texts
         colon = " : " if profile.language == "fr" else ": "  # French puts a space before a colon
-        booking_rows, participant_rows = [], []
+        new_bookings, participant_rows = [], []
         for booking in batch:
             customer, kind, day = plan.customers[booking.customer], booking.kind, booking.day
             participants = [
@@ -1107,18 +1034,18 @@ class _Batches:
                 need = rng.choice(TOURIST_SPECIAL_NEEDS if customer.tourist else texts.special_needs)
                 who = rng.choice(booking.people)
                 special_needs = need if len(booking.people) == 1 else f"{who.first}{colon}{need}"
-            row, prows, _ = rows.booking(
-                customer_id=customer.customer_id, slot_id=self.slot_ids[booking.slot],
+            row, prows = booking_rows(
+                self.scope, customer_id=customer.customer_id, slot_id=self.slot_ids[booking.slot],
                 experience_id=self.experience_ids[kind], starts_at=booking.starts_at,
                 reference=_reference(rng, profile.slug, self.references), participants=participants,
                 total_cents=total, paid_cents=paid, refunded_cents=refunded, payment_status=booking.payment,
                 status=booking.status, comments=comments, special_needs=special_needs,
                 submitted_at=booking.submitted_at, source=booking.source, booking_id=booking.booking_id,
-                participant_ids=[_uuid4(ids) for _ in participants], with_tokens=False,
+                participant_ids=[_uuid4(ids) for _ in participants],
             )
-            booking_rows.append(row)
+            new_bookings.append(row)
             participant_rows += prows
-        return [("booking", BOOKING_COLUMNS, booking_rows), ("participant", PARTICIPANT_COLUMNS, participant_rows)]
+        return [("booking", BOOKING_COLUMNS, new_bookings), ("participant", PARTICIPANT_COLUMNS, participant_rows)]
 
     def name_tokens(self, customers: list[_Customer], bookings: list[_Plan]) -> list[Statement]:
         """The name_token rows build_customer and build_booking would give, grouped by owner.
@@ -1126,14 +1053,14 @@ class _Batches:
         They depend on names only, so they can be written before (bulk loads) or after the rows
         they point at.
         """
-        rows, provider_id, groups = self.rows, self.scope.provider_id, []
+        name_tokens, provider_id, groups = self.name_tokens_of, self.scope.provider_id, []
         for c in customers:
-            tokens = rows.name_tokens(c.booker.name)
+            tokens = name_tokens(c.booker.name)
             if tokens:  # the id as text, which both drivers store for a UUID: made once, not once per token
                 groups.append((provider_id, list(tokens), str(c.customer_id), None))
         for booking in bookings:
             booker = self.plan.customers[booking.customer].booker
-            tokens = rows.booking_tokens([p.name for p in booking.people], rows.name_tokens(booker.name))
+            tokens = booking_name_tokens(name_tokens, (p.name for p in booking.people), name_tokens(booker.name))
             if tokens:
                 groups.append((provider_id, list(tokens), None, str(booking.booking_id)))
         return [(GROUPED_NAME_INDEX, NAME_TOKEN_COLUMNS, groups)]
