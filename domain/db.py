@@ -51,6 +51,11 @@ class _PooledTransaction(SQLiteTransaction):
     async def __aexit__(self, exception_type, exception, traceback) -> bool:
         if self._parent:
             return exception is None
+        if isinstance(exception, asyncio.CancelledError):
+            # Cut off mid-query maybe: stop it and close the connection (SQLite rolls back on close).
+            self.engine._discard(self.connection)
+            self.engine.current_transaction.reset(self.context)
+            return False
         try:
             if exception:
                 if not self._rolled_back:
@@ -102,8 +107,12 @@ class PooledSQLiteEngine(SQLiteEngine):
             await idle.pop().close()
 
     async def _borrow(self) -> aiosqlite.Connection:
-        if self._idle:
-            return self._idle.pop()
+        idle = self._idle
+        if idle:
+            try:
+                return idle.pop()
+            except IndexError:  # taken meanwhile by a request in another thread's event loop
+                pass
         return await self.get_connection()  # Piccolo's: row factory and foreign keys on
 
     async def _give_back(self, connection: aiosqlite.Connection) -> None:

@@ -126,6 +126,28 @@ async def test_a_cancelled_query_is_stopped_and_its_connection_never_handed_on(e
     assert threading.active_count() == threads_before + 1  # the abandoned one: interrupted and closed
 
 
+async def test_a_transaction_cut_off_keeps_nothing_and_its_connection_is_closed(engine):
+    threads_before = threading.active_count()
+
+    async def cut_off_request():
+        async with engine.transaction():
+            await engine.run_querystring(q("INSERT INTO probe (label) VALUES ({})", "never kept"))
+            await engine.run_querystring(q("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                                           "WHERE i < 1000000000) SELECT COUNT(*) AS n FROM n"))
+
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(cut_off_request(), timeout=0.05)
+    assert len(engine._idle) == 0
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while threading.active_count() > threads_before and loop.time() - started < 5:
+        await asyncio.sleep(0.01)
+    assert threading.active_count() == threads_before  # interrupted and closed
+    assert labels_on_disk(engine) == []
+    await engine.run_querystring(q("INSERT INTO probe (label) VALUES ({})", "next request"))
+    assert labels_on_disk(engine) == ["next request"]
+
+
 async def test_connections_serve_queries_from_another_event_loop(engine):
     await engine.run_querystring(q("INSERT INTO probe (label) VALUES ({})", "from the test's loop"))
     assert len(engine._idle) == 1
