@@ -571,7 +571,7 @@ class BookingPage:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+        return _pages(self.total, self.page_size)
 
     @property
     def first_number(self) -> int:
@@ -694,7 +694,7 @@ async def _search(scope: Scope, filters: BookingFilters, now: datetime) -> Booki
         if estimate <= CANDIDATE_PAGE_LIMIT:
             # Few candidates: every one is read and sorted anyway, so one pass gives the page and the count.
             total, page, ids = await _page_and_count(page_of, from_candidates, filters.page)
-            page_ids = QueryString(", ".join("{}" for _ in ids), *ids) if ids else None
+            page_ids = QueryString(", ".join("{}" for _ in ids), *ids)
         else:
             probed = (Booking.provider == pid) & _probe_condition(scope, tq)
             if where is not None:
@@ -711,7 +711,7 @@ async def _search(scope: Scope, filters: BookingFilters, now: datetime) -> Booki
             page = min(filters.page, _pages(total))
             page_ids = page_of(probed, page).querystrings[0]
 
-    if not total or page_ids is None:
+    if not total:
         return BookingPage([], 0, 1, PAGE_SIZE, kind)
     # Then the joins, for those 25 only.
     rows = await (
@@ -723,8 +723,8 @@ async def _search(scope: Scope, filters: BookingFilters, now: datetime) -> Booki
     return BookingPage(booking_rows, total, page, PAGE_SIZE, kind, capped)
 
 
-def _pages(total: int) -> int:
-    return max(1, -(-total // PAGE_SIZE))
+def _pages(total: int, page_size: int = PAGE_SIZE) -> int:
+    return max(1, -(-total // page_size))
 
 
 async def _page_and_count(page_of, condition, wanted: int) -> tuple[int, int, list]:
