@@ -147,3 +147,20 @@ async def client(app):
 
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
         yield test_client
+
+
+@pytest.fixture
+async def shop(vault):
+    """The known bookings of tests/bookings_data.py (a test module may define a shop of its own)."""
+    from tests.bookings_data import known_bookings
+
+    return await known_bookings(vault)
+
+
+@pytest.fixture
+async def owner(client, shop):
+    """The test client, logged in as the shop's owner."""
+    from tests.helpers import login
+
+    await login(client, f"owner@{shop.scope.slug}.test")
+    return client

@@ -10,6 +10,7 @@ from domain.providers import create_provider
 from domain.scope import Scope, load_scope
 
 PASSWORD = "correct horse battery"
+HX = {"HX-Request": "true", "HX-Request-Type": "partial"}  # what htmx sends for a swap
 
 
 async def provider_with_staff(vault: Vault, slug: str, *, language: str = "fr", tz: str = "Europe/Paris",

@@ -10,21 +10,7 @@ import pytest
 from domain import links
 from domain.bookings import amount_due
 from domain.customers import add_customer
-from tests.bookings_data import known_bookings
-from tests.helpers import csrf_token, login
-
-HX = {"HX-Request": "true", "HX-Request-Type": "partial"}
-
-
-@pytest.fixture
-async def shop(vault):
-    return await known_bookings(vault)
-
-
-@pytest.fixture
-async def owner(client, shop):
-    await login(client, "owner@surf-test.test")
-    return client
+from tests.helpers import HX, csrf_token, login
 
 
 def text_of(html: str) -> str:

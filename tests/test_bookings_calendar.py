@@ -15,9 +15,7 @@ import pytest
 from domain.bookings import month_summary
 from domain.customers import add_customer
 from tests.bookings_data import PARIS, new_shop
-from tests.helpers import login
-
-HX = {"HX-Request": "true", "HX-Request-Type": "partial"}
+from tests.helpers import HX
 
 
 def local(*args) -> datetime:
@@ -47,12 +45,6 @@ async def shop(vault):
     stranger = await add_customer(other.scope, name="Stranger Danger")
     await other.add(stranger, reference="OC-OCT25A", starts_at=local(2026, 10, 25, 0, 30))
     return shop
-
-
-@pytest.fixture
-async def owner(client, shop):
-    await login(client, "owner@cal-test.test")
-    return client
 
 
 def cell(html: str, day: str) -> str:

@@ -22,10 +22,8 @@ import pytest
 import domain.bookings as bookings
 from domain.bookings import BookingFilters, FilterError, text_query
 from domain.customers import add_customer
-from tests.bookings_data import ALL_REFERENCES, known_bookings
-from tests.helpers import login
-
-HX = {"HX-Request": "true", "HX-Request-Type": "partial"}
+from tests.bookings_data import ALL_REFERENCES
+from tests.helpers import HX
 
 
 def references(html: str) -> list[str]:
@@ -37,17 +35,6 @@ def row_of(html: str, reference: str) -> str:
         if f'href="/bookings/{reference}"' in chunk:
             return chunk
     raise AssertionError(f"{reference} is not listed")
-
-
-@pytest.fixture
-async def shop(vault):
-    return await known_bookings(vault)
-
-
-@pytest.fixture
-async def owner(client, shop):
-    await login(client, "owner@surf-test.test")
-    return client
 
 
 def force_broad(monkeypatch) -> None:
