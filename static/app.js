@@ -247,9 +247,22 @@
     closeDrawer();
   });
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", syncFromPage);
-  } else {
+  // On a phone the tabs scroll sideways within their strip: bring the current one into view.
+  function showCurrentTab() {
+    var tab = document.querySelector(".mainnav [aria-current=page]");
+    if (tab && tab.parentElement.scrollWidth > tab.parentElement.clientWidth) {
+      tab.scrollIntoView({ block: "nearest", inline: "nearest" });
+    }
+  }
+
+  function ready() {
     syncFromPage();
+    showCurrentTab();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
   }
 })();

@@ -6,16 +6,20 @@ import re
 
 import pytest
 
+from domain.tables import Provider
 from tests.browser import chromium, horizontal_overflow, served_app, small_touch_targets, watch, web_storage
 from tests.helpers import PASSWORD, provider_with_staff
 
 PHONE = {"width": 360, "height": 740}
+LONG_NAME = "École de surf de la Grande Plage"
 
 
 @pytest.mark.browser
 def test_login_dashboard_and_logout_in_chromium_without_csp_violations(settings):
     async def seed(vault):
-        return await provider_with_staff(vault, "plage", language="en")
+        scope = await provider_with_staff(vault, "plage", language="en")
+        await Provider.update({Provider.name: LONG_NAME}).where(Provider.id == scope.provider_id)
+        return scope
 
     # Chromium is launched per test: Playwright's sync API holds an event loop while it runs, which the
     # asyncio.run() of the database fixtures cannot share, so it must not outlive a test.
@@ -39,6 +43,10 @@ def test_login_dashboard_and_logout_in_chromium_without_csp_violations(settings)
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url(server.url + "/bookings")
         assert page.get_by_role("heading", level=1, name="Bookings", exact=True).is_visible()
+        # The provider's whole name in the top bar, on two lines if need be, never cut with "…".
+        brand = page.locator(".topbar .brand")
+        assert brand.inner_text() == LONG_NAME
+        assert brand.evaluate("b => b.scrollWidth <= b.clientWidth && b.getBoundingClientRect().right <= innerWidth")
 
         # An htmx request carries the CSRF token it inherits from <body>: switch a staff account off in place.
         page.get_by_role("link", name="Settings").click()
@@ -67,9 +75,15 @@ def test_login_dashboard_and_logout_in_chromium_without_csp_violations(settings)
         assert "Deactivated" in page.locator("tr", has_text="staff@plage.test").inner_text()  # nothing changed
         page.go_back()
         page.wait_for_url(server.url + "/bookings")
-        page.get_by_role("link", name="My password").click()
+        page.get_by_role("link", name="Account").click()
         page.wait_for_url(server.url + "/account/password")
         assert small_touch_targets(page) == []
+        # On a phone the language switch is on the Account page (the top bar keeps the provider's name).
+        assert not page.locator(".topbar .language-switch").is_visible()
+        page.get_by_role("button", name="ES").click()
+        page.get_by_role("heading", level=1, name="Cuenta").wait_for()
+        page.get_by_role("button", name="EN").click()
+        page.get_by_role("heading", level=1, name="Account").wait_for()
 
         assert web_storage(page) == {"local": [], "session": []}  # htmx kept no copy of any page
 
