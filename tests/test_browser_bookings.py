@@ -210,6 +210,14 @@ def test_a_calendar_day_shows_its_bookings_and_each_opens_its_drawer(settings):
             assert small_touch_targets(page) == [], name
             weekdays = page.locator(".calendar-weekdays")
             assert weekdays.is_visible() == (name == "desk")  # a grid on a desk, an agenda on a phone
+            if name == "phone":
+                # The narrowest phones: the month and its arrows on one line (the hidden loading
+                # indicator takes no room), and nothing scrolls sideways.
+                page.set_viewport_size({"width": 320, "height": 640})
+                assert horizontal_overflow(page) == 0
+                title, arrows = (page.locator(s).bounding_box() for s in ("#calendar-title", ".calendar-nav"))
+                assert arrows["y"] < title["y"] + title["height"], (title, arrows)
+                page.set_viewport_size(viewport)
 
             page.locator(f'li[data-date="{today}"] a.cal-link').click()
             page.wait_for_url(server.url + f"/bookings/calendar/day?date={today}")
