@@ -29,7 +29,7 @@ from litestar.template import TemplateConfig
 from domain.config import ConfigError, Settings, ensure_data_dir, load_settings
 from domain.db import enable_wal, make_engine, use_engine
 from domain.keys import Vault, open_vault
-from handlers import ROUTE_HANDLERS
+from handlers import ROUTE_HANDLERS, access_log
 from handlers.cli import HolaOlasCLI
 from handlers.i18n import N_, _, install
 from handlers.security import STALE_FORM_DETAILS, origin_check_middleware, security_headers_middleware
@@ -185,6 +185,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 def _create_app(settings: Settings) -> Litestar:
+    access_log.install()  # searches are in query strings: never in the server's log
     ensure_data_dir(settings)
     enable_wal(settings.database)
     use_engine(make_engine(settings.database))

@@ -77,6 +77,16 @@ def test_make_run_serves_the_demo_on_a_fresh_checkout(tmp_path):
             assert shell.status_code == 200
             assert "École de surf Les Vagues" in shell.text
             assert "htmx-4.0.1.min.js" in shell.text
+            # A search is personal data (a name, an email, a phone): the server's log names the screen only.
+            searches = ("chauveau", "gilles.chauveau@example.org", "+33638392409")
+            for q in searches:
+                assert client.get("/bookings", params={"q": q, "status": "confirmed"}).status_code == 200
+            assert client.get("/bookings/calendar", params={"month": "2026-12"}).status_code == 200
+        time.sleep(0.5)  # the log is written by the server process
+        output = Path(log.name).read_text()
+        assert '"GET /bookings?… HTTP/1.1" 200' in output  # the access log is on, and says which screen
+        for secret in (*searches, "%40example", "%2B33", "status="):
+            assert secret not in output
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
