@@ -129,7 +129,7 @@ def test_filtering_swaps_the_list_in_place_and_back_restores_the_previous_filter
             until(page, "id => !document.getElementById(id).hasAttribute('aria-invalid')", "filter-q")
             assert page.locator("#filter-messages").inner_text().strip() == ""
             assert page.evaluate("window.__samePage") == "yes"
-            assert problems.csp_violations == [] and problems.page_errors == [], (name, problems)
+            assert problems.csp_violations == problems.page_errors == problems.console_errors == [], (name, problems)
             context.close()
 
 
@@ -190,7 +190,7 @@ def test_a_deep_link_opens_the_drawer_and_escape_closes_it_returning_focus_and_s
             page.go_back()
             page.wait_for_url(server.url + "/bookings?sort=date")
             until(page, "() => document.getElementById('drawer').childElementCount === 0")
-            assert problems.csp_violations == [] and problems.page_errors == [], (name, problems)
+            assert problems.csp_violations == problems.page_errors == problems.console_errors == [], (name, problems)
             context.close()
 
 
@@ -230,7 +230,7 @@ def test_a_calendar_day_shows_its_bookings_and_each_opens_its_drawer(settings):
             page.keyboard.press("Escape")
             page.wait_for_url(server.url + f"/bookings/calendar/day?date={today}")
             assert horizontal_overflow(page) == 0, name
-            assert problems.csp_violations == [] and problems.page_errors == [], (name, problems)
+            assert problems.csp_violations == problems.page_errors == problems.console_errors == [], (name, problems)
             context.close()
 
 

@@ -95,6 +95,8 @@ def test_login_dashboard_and_logout_in_chromium_without_csp_violations(settings)
 
         assert problems.csp_violations == []
         assert problems.page_errors == []
+        # The browser logs only the two refusals the test asked for; no 404 (the favicon included).
+        assert [re.search(r"status of (\d+)", e).group(1) for e in problems.console_errors] == ["400", "401"]
 
         # The watch does see violations: an inline style attribute, set on purpose, is reported.
         page.evaluate("document.body.setAttribute('style', 'color: red')")
