@@ -30,6 +30,7 @@ from handlers.i18n import LANGUAGES, Locality, _, current, fmt_date, fmt_time, s
 from handlers.web import ProviderScope, render, wants_fragment
 
 LIST_URL = "/bookings"
+CALENDAR_DAY_URL = "/bookings/calendar/day"
 
 
 def _field_label(field: str) -> str:
@@ -167,14 +168,26 @@ class BookingsController(Controller):
 
     @get("/{reference:str}", name="booking")
     async def booking(self, request: Request, provider: ProviderScope, reference: FromPath[str]) -> Template:
-        """The drawer; loaded directly, the whole page with the list under the open drawer."""
+        """The drawer; loaded directly, the whole page with the drawer open over the screen it came from.
+
+        That screen travels in the drawer's query: the list's filters (`?q=…&status=…`), or a
+        calendar day (`?day=YYYY-MM-DD`); without either, the unfiltered list.
+        """
         detail = await booking_detail(provider, reference)
         if detail is None:
             raise NotFoundException()
-        drawer = {"detail": detail, "contact": _contact(provider, detail)}
+        day, _error = parse_day(request.query_params["day"]) if "day" in request.query_params else (None, None)
+        if day:
+            under, close_url = f"day={day.isoformat()}", f"{CALENDAR_DAY_URL}?date={day.isoformat()}"
+        else:
+            filters, _errors = BookingFilters.parse(request.query_params)
+            under, close_url = filters.query_string(), _list_url(filters)
+        drawer = {"detail": detail, "contact": _contact(provider, detail), "under": under, "close_url": close_url}
         if wants_fragment(request):
-            return render(request, "bookings/page.html", "bookings/_drawer.html",
-                          {"provider": provider, "close_url": None, **drawer})
+            return render(request, "bookings/page.html", "bookings/_drawer.html", {"provider": provider, **drawer})
+        if day:
+            context = await _calendar_context(request, provider, first=day.replace(day=1))
+            context.update(day=day, slots=await day_bookings(provider, day))
+            return render(request, "bookings/calendar.html", None, {**context, **drawer})
         context = await _list_context(request, provider)
-        context.update(drawer, close_url=context["list_url"])
-        return render(request, "bookings/page.html", None, context)
+        return render(request, "bookings/page.html", None, {**context, **drawer})

@@ -44,7 +44,7 @@
   }
 
   function isDrawerPath(path) {
-    return /^\/bookings\/(?!calendar(?:[/?]|$))[^/?]+$/.test(path);
+    return /^\/bookings\/(?!calendar(?:[/?]|$))[^/?]+(?:\?.*)?$/.test(path);
   }
 
   function focusInto(h) {
@@ -77,15 +77,29 @@
     document.documentElement.classList.remove("drawer-open");
   }
 
-  function focusTarget() {
-    var target = drawer.opener && drawer.opener.isConnected ? drawer.opener : null;
+  // The booking the drawer shows, read before it empties: its row takes the focus back when the
+  // element that opened the drawer is gone (a deep link, a page restored from history).
+  function shownReference() {
+    var panel = host() && host().querySelector("[data-reference]");
+    return panel ? panel.getAttribute("data-reference") : null;
+  }
+
+  function rowOf(reference) {
+    if (!reference) return null;
+    return Array.prototype.find.call(document.querySelectorAll("a.booking-link[data-reference]"), function (a) {
+      return a.getAttribute("data-reference") === reference;
+    }) || null;
+  }
+
+  function focusTarget(reference) {
+    var target = drawer.opener && drawer.opener.isConnected ? drawer.opener : rowOf(reference);
     if (!target) target = document.getElementById("booking-list") || document.getElementById("calendar") || document.getElementById("main");
     if (target && !target.matches("a, button, input, select, textarea, [tabindex]")) target.setAttribute("tabindex", "-1");
     return target;
   }
 
-  function returnFocus(afterTraverse) {
-    var target = focusTarget();
+  function returnFocus(afterTraverse, reference) {
+    var target = focusTarget(reference);
     if (!target) return;
     target.focus({ preventScroll: true });
     if (afterTraverse && window.navigation && typeof window.navigation.addEventListener === "function") {
@@ -109,8 +123,9 @@
     var link = host().querySelector("a[data-drawer-close]");
     var fallback = (link && link.getAttribute("href")) || "/bookings";
     var goBack = drawer.depth > 0 && !drawer.deepLinked && !!drawer.returnUrl;
+    var reference = shownReference();
     emptyDrawer();
-    returnFocus(goBack);
+    returnFocus(goBack, reference);
     if (goBack) {
       // Back to the list's own history entry: Back and Forward keep making sense.
       drawer.closingBack = true;
@@ -217,8 +232,9 @@
       if (path === drawer.returnUrl) {
         // The browser's Back while the drawer is open: close it over the list that is still there.
         event.preventDefault();
+        var reference = shownReference();
         emptyDrawer();
-        returnFocus(true);
+        returnFocus(true, reference);
         reset();
         return;
       }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import quote, unquote
 
 import pytest
@@ -119,6 +120,43 @@ async def test_a_direct_load_renders_the_list_with_the_drawer_open(owner):
     assert 'role="dialog"' in host and "Booking ST-HELE02" in host
     assert re.search(r'<a class="button drawer-close" href="/bookings"', host)
     assert "HX-Request" in response.headers["vary"]
+
+
+async def test_the_drawer_url_keeps_the_filtered_list_under_it(owner):
+    # Each row of a filtered list opens a drawer whose URL holds the filters...
+    filters = {"q": "dubois", "status": "confirmed"}
+    listing = (await owner.get("/bookings", params=filters, headers=HX)).text
+    row = re.search(r'<a class="booking-link" href="([^"]+)"[^>]*>', listing)
+    assert row.group(1) == "/bookings/ST-HELE02?q=dubois&amp;status=confirmed"
+    assert 'hx-get="/bookings/ST-HELE02?q=dubois&amp;status=confirmed"' in row.group(0)
+    # ...so that URL, reloaded or shared, opens over the same list (Hélène's completed booking
+    # ST-HELE03 stays filtered out), and closing it or moving to another booking keeps the filters.
+    page = (await owner.get("/bookings/ST-HELE02", params=filters)).text
+    under, host = page.split('<div id="drawer"', 1)
+    assert 'value="dubois"' in under and "1 booking" in text_of(under.split('id="booking-list"', 1)[1])
+    assert "ST-HELE03" not in under
+    assert re.search(r'<a class="button drawer-close" href="/bookings\?q=dubois&amp;status=confirmed"', host)
+    assert '<a href="/bookings/ST-HELE03?q=dubois&amp;status=confirmed"' in host
+    # The fragment (the drawer alone) keeps them in its links too; bad filters are dropped, not an error.
+    fragment = (await owner.get("/bookings/ST-HELE02", params={**filters, "payment": "nope"}, headers=HX)).text
+    assert 'href="/bookings?q=dubois&amp;status=confirmed"' in fragment
+    assert 'href="/bookings/ST-HELE03?q=dubois&amp;status=confirmed"' in fragment
+
+
+async def test_a_drawer_opened_from_a_calendar_day_reopens_over_that_day(owner, shop):
+    day = shop.today + timedelta(days=1)  # ST-HELE02, tomorrow 09:00 in Paris
+    panel = (await owner.get("/bookings/calendar/day", params={"date": day.isoformat()}, headers=HX)).text
+    assert f'href="/bookings/ST-HELE02?day={day.isoformat()}"' in panel
+    response = await owner.get("/bookings/ST-HELE02", params={"day": day.isoformat()})
+    assert response.status_code == 200
+    under, host = response.text.split('<div id="drawer"', 1)
+    assert 'id="calendar"' in under and 'id="booking-list"' not in under  # the calendar, not the list
+    assert f'data-date="{day.isoformat()}"' in under and 'id="day-title"' in under  # with that day open
+    assert "Booking ST-HELE02" in host
+    assert f'class="button drawer-close" href="/bookings/calendar/day?date={day.isoformat()}"' in host
+    # An impossible day is set aside: the drawer opens over the list, as without it.
+    fallback = (await owner.get("/bookings/ST-HELE02", params={"day": "2026-02-31"})).text
+    assert 'id="booking-list"' in fallback and "Booking ST-HELE02" in fallback
 
 
 async def test_a_reference_is_found_whatever_its_case(owner):

@@ -112,7 +112,7 @@ async def test_a_day_shows_its_sessions_and_bookings_each_opening_its_drawer(own
     html = response.text
     assert response.status_code == 200 and "<html" not in html
     assert "Sunday, October 25, 2026" in html
-    refs = re.findall(r'class="booking-link" href="/bookings/([^"]+)"', html)
+    refs = re.findall(r'class="booking-link" [^>]*data-reference="([^"]+)"', html)
     assert refs == ["CT-OCT25A", "CT-OCT25X", "CT-OCT25B"]  # by time: 00:30, 10:00 (cancelled), 23:30
     assert "Cancelled" in html
     assert 'hx-target="#drawer"' in html

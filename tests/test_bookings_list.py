@@ -27,7 +27,7 @@ from tests.helpers import HX
 
 
 def references(html: str) -> list[str]:
-    return re.findall(r'class="booking-link" href="/bookings/([^"]+)"', html)
+    return re.findall(r'class="booking-link" [^>]*data-reference="([^"]+)"', html)
 
 
 def row_of(html: str, reference: str) -> str:

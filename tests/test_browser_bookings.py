@@ -40,8 +40,7 @@ def log_in(page, url: str) -> None:
 
 
 def listed(page) -> list[str]:
-    return [href.rsplit("/", 1)[1] for href in
-            page.locator("#booking-list a.booking-link").evaluate_all("links => links.map(a => a.getAttribute('href'))")]
+    return page.locator("#booking-list a.booking-link").evaluate_all("links => links.map(a => a.dataset.reference)")
 
 
 def until(page, expression: str, arg=None, timeout_s: float = 10) -> None:
@@ -56,7 +55,7 @@ def until(page, expression: str, arg=None, timeout_s: float = 10) -> None:
 
 def wait_for_list(page, expected: list[str]) -> None:
     until(page, "expected => JSON.stringify([...document.querySelectorAll('#booking-list a.booking-link')]"
-                ".map(a => a.getAttribute('href').split('/').pop())) === JSON.stringify(expected)", expected)
+                ".map(a => a.dataset.reference)) === JSON.stringify(expected)", expected)
 
 
 def active(page) -> dict:
@@ -159,6 +158,17 @@ def test_a_deep_link_opens_the_drawer_and_escape_closes_it_returning_focus_and_s
             until(page, "() => document.getElementById('drawer').childElementCount === 0")
             assert page.url == server.url + "/bookings"
 
+            # A deep link that holds the list's filters opens over that list; Escape lands on it,
+            # focus on the booking's row (nothing opened the drawer on this page).
+            page.goto(server.url + "/bookings/ST-HELE02?q=dubois")
+            panel.wait_for()
+            assert page.locator("#filter-q").input_value() == "dubois"
+            assert listed(page) == ["ST-HELE02", "ST-HELE03"]
+            page.keyboard.press("Escape")
+            page.wait_for_url(server.url + "/bookings?q=dubois")
+            until(page, "() => document.activeElement && document.activeElement.dataset.reference === 'ST-HELE02'")
+            assert listed(page) == ["ST-HELE02", "ST-HELE03"]
+
             # From the list: scrolled down, a row opens the drawer; Escape brings focus and scroll back.
             page.goto(server.url + "/bookings?sort=date")
             row = page.locator("#booking-list a.booking-link").nth(15)
@@ -167,26 +177,26 @@ def test_a_deep_link_opens_the_drawer_and_escape_closes_it_returning_focus_and_s
             page.wait_for_timeout(100)
             scrolled = page.evaluate("window.scrollY")
             assert scrolled > 0
-            reference = row.get_attribute("href").rsplit("/", 1)[1]
+            reference = row.get_attribute("data-reference")
             row.click()
-            page.wait_for_url(server.url + f"/bookings/{reference}")
+            page.wait_for_url(server.url + f"/bookings/{reference}?sort=date")  # the list's state goes along
             until(page, "() => document.activeElement && document.activeElement.id === 'drawer-title'")
             page.keyboard.press("Escape")
             page.wait_for_url(server.url + "/bookings?sort=date")
-            until(page, "ref => document.activeElement && document.activeElement.getAttribute('href') === ref",
-                  f"/bookings/{reference}")
+            until(page, "ref => document.activeElement && document.activeElement.dataset.reference === ref",
+                  reference)
             assert not drawer_open(page)
             assert abs(page.evaluate("window.scrollY") - scrolled) <= 2, name
             assert len(listed(page)) == 25  # the list was never reloaded away
 
             # The close button and the browser's Back close it too.
             row.click()
-            page.wait_for_url(server.url + f"/bookings/{reference}")
+            page.wait_for_url(server.url + f"/bookings/{reference}?sort=date")
             page.get_by_role("link", name="Close the booking").click()
             page.wait_for_url(server.url + "/bookings?sort=date")
             assert not drawer_open(page)
             row.click()
-            page.wait_for_url(server.url + f"/bookings/{reference}")
+            page.wait_for_url(server.url + f"/bookings/{reference}?sort=date")
             page.go_back()
             page.wait_for_url(server.url + "/bookings?sort=date")
             until(page, "() => document.getElementById('drawer').childElementCount === 0")
@@ -224,11 +234,20 @@ def test_a_calendar_day_shows_its_bookings_and_each_opens_its_drawer(settings):
             day = page.locator("#calendar-day")
             day.locator("a.booking-link").first.wait_for()
             assert "ST-JOSE01" in day.inner_html() and "José García" in day.inner_text()
-            day.locator('a.booking-link[href="/bookings/ST-JOSE01"]').click()
-            page.wait_for_url(server.url + "/bookings/ST-JOSE01")
+            day.locator('a.booking-link[data-reference="ST-JOSE01"]').click()
+            page.wait_for_url(server.url + f"/bookings/ST-JOSE01?day={today}")
             page.locator("#drawer .drawer-panel").wait_for()
             page.keyboard.press("Escape")
             page.wait_for_url(server.url + f"/bookings/calendar/day?date={today}")
+            # Reloaded, the drawer's URL opens over the same calendar day; Escape returns to it.
+            day.locator('a.booking-link[data-reference="ST-JOSE01"]').click()
+            page.wait_for_url(server.url + f"/bookings/ST-JOSE01?day={today}")
+            page.reload()
+            page.locator("#drawer .drawer-panel").wait_for()
+            assert "José García" in page.locator("#calendar-day").inner_text()
+            page.keyboard.press("Escape")
+            page.wait_for_url(server.url + f"/bookings/calendar/day?date={today}")
+            until(page, "() => document.activeElement && document.activeElement.dataset.reference === 'ST-JOSE01'")
             assert horizontal_overflow(page) == 0, name
             assert problems.csp_violations == problems.page_errors == problems.console_errors == [], (name, problems)
             context.close()
