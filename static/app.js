@@ -64,10 +64,29 @@
     target.focus({ preventScroll: true });
   }
 
+  // Below 900 px the drawer covers the whole screen: a modal dialog, so what it hides is inert
+  // (Tab stays in the drawer, a screen reader reads only it). On a desk it is a side panel and
+  // the list beside it stays usable.
+  var fullScreen = window.matchMedia ? window.matchMedia("(max-width: 899px)") : null;
+
+  function setModal() {
+    var modal = isOpen() && !!fullScreen && fullScreen.matches;
+    [document.querySelector(".skip-link"), document.querySelector("header.topbar"),
+     document.getElementById("bookings-view")].forEach(function (el) {
+      if (el) el.inert = modal;
+    });
+    var panel = host() && host().querySelector("[role=dialog]");
+    if (panel && modal) panel.setAttribute("aria-modal", "true");
+    else if (panel) panel.removeAttribute("aria-modal");
+  }
+
+  if (fullScreen && typeof fullScreen.addEventListener === "function") fullScreen.addEventListener("change", setModal);
+
   function opened() {
     var h = host();
     if (!isOpen()) return;
     document.documentElement.classList.add("drawer-open");
+    setModal();
     focusInto(h);
   }
 
@@ -75,6 +94,7 @@
     var h = host();
     if (h) h.replaceChildren();
     document.documentElement.classList.remove("drawer-open");
+    setModal();
   }
 
   // The booking the drawer shows, read before it empties: its row takes the focus back when the

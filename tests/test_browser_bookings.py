@@ -154,9 +154,23 @@ def test_a_deep_link_opens_the_drawer_and_escape_closes_it_returning_focus_and_s
                 assert box["x"] > 600 and box["width"] < 700, box  # a side panel over the list
             assert horizontal_overflow(page) == 0, name
             assert small_touch_targets(page) == [], name
+            # The keyboard: on a phone the drawer is a modal dialog, Tab and Shift+Tab never reach the
+            # list hidden under it; on a desk it is a side panel and the list beside it stays reachable.
+            where = []
+            for key in ["Tab"] * 25 + ["Shift+Tab"] * 30:
+                page.keyboard.press(key)
+                where.append(page.evaluate("document.getElementById('drawer').contains(document.activeElement)"
+                                           " ? 'drawer' : document.activeElement.closest('#bookings-view, header')"
+                                           " ? 'behind' : 'elsewhere'"))
+            if name == "phone":
+                assert "behind" not in where and where.count("drawer") > 40, where
+                assert page.locator("#drawer [role=dialog]").get_attribute("aria-modal") == "true"
+            else:
+                assert "behind" in where and page.locator("#drawer [role=dialog]").get_attribute("aria-modal") is None
             page.keyboard.press("Escape")
             until(page, "() => document.getElementById('drawer').childElementCount === 0")
             assert page.url == server.url + "/bookings"
+            assert page.evaluate("document.getElementById('bookings-view').inert") is False
 
             # A deep link that holds the list's filters opens over that list; Escape lands on it,
             # focus on the booking's row (nothing opened the drawer on this page).
