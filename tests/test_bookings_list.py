@@ -304,6 +304,12 @@ async def test_one_booking_is_counted_in_the_singular_and_none_shows_an_empty_st
     assert "1 booking<" in (await owner.get("/bookings?q=ST-JOSE01", headers=HX)).text.replace("\n", "")
     empty = await owner.get("/bookings?q=xavier", headers=HX)
     assert "No booking matches these filters." in empty.text and "0 bookings" in empty.text
+    # A search that finds nothing says how searching works (a half-typed phone or email finds nothing).
+    how = "emails and phone numbers only when typed whole"
+    assert how in (await owner.get("/bookings?q=06 98 76", headers=HX)).text
+    assert how in (await owner.get("/bookings?q=helene.dubois@", headers=HX)).text
+    other_filters = await owner.get("/bookings?status=no_show", headers=HX)
+    assert "No booking matches these filters." in other_filters.text and how not in other_filters.text
 
 
 # Bad input: a message in the filter bar, the list still there ----------------------------------
