@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from domain import audit
 from domain.scope import Scope
 from domain.tables import Staff
 
@@ -189,5 +192,54 @@ async def set_staff_active(scope: Scope, staff_id: int, active: bool) -> StaffMe
     if not active:
         values[Staff.password_changed_at] = _new_stamp(row["password_changed_at"])
     await Staff.update(values).where((Staff.provider == scope.provider_id) & (Staff.id == staff_id))
+    await audit.record(scope, "staff_reactivated" if active else "staff_deactivated", f"staff:{staff_id}")
     row = await Staff.select().where((Staff.provider == scope.provider_id) & (Staff.id == staff_id)).first()
     return _member(row)
+
+
+class StaffRefused(ValueError):
+    """A staff account that was not created; `problems` maps a form field to a reason code."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__(", ".join(f"{k}: {v}" for k, v in problems.items()))
+        self.problems = problems
+
+
+_LOGIN_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+_HANDOVER_SYMBOLS = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud or copied by hand
+
+
+def handover_password() -> str:
+    """A first password for a new account: four groups of four, ~79 bits, easy to read out."""
+    return "-".join("".join(secrets.choice(_HANDOVER_SYMBOLS) for _ in range(4)) for _ in range(4))
+
+
+async def add_staff(scope: Scope, *, email: str, role: str) -> tuple[StaffMember, str]:
+    """A new account of this provider and its first password, to hand over (kept only as a hash).
+
+    Refused with reasons: no email ("email_missing"), not an address ("email_invalid"), an email
+    that already logs in somewhere ("email_taken": logins are unique across providers), an
+    unknown role ("role_unknown").
+    """
+    login = normalise_login(email)
+    problems = {}
+    if not login:
+        problems["email"] = "email_missing"
+    elif len(login) > 254 or not _LOGIN_EMAIL.fullmatch(login):
+        problems["email"] = "email_invalid"
+    if role not in ROLES:
+        problems["role"] = "role_unknown"
+    if not problems and await Staff.exists().where(Staff.email == login):
+        problems["email"] = "email_taken"
+    if problems:
+        raise StaffRefused(problems)
+    password = handover_password()
+    try:
+        staff_id = await create_staff(provider_id=scope.provider_id, email=login, password=password, role=role)
+    except Exception:
+        if await Staff.exists().where(Staff.email == login):  # added by someone else meanwhile
+            raise StaffRefused({"email": "email_taken"}) from None
+        raise
+    await audit.record(scope, "staff_added", f"staff:{staff_id}", role=role)
+    row = await Staff.select().where(Staff.id == staff_id).first()
+    return _member(row), password

@@ -60,6 +60,21 @@ def test_login_dashboard_and_logout_in_chromium_without_csp_violations(settings)
         page.reload()
         assert "Deactivated" in page.locator("tr", has_text="staff@plage.test").inner_text()
 
+        # Adding an account: a refusal lands in the form (a 422 swapped in place), then the account
+        # is created and its first password shown once, without a page load.
+        page.get_by_role("button", name="Create the account").click()
+        page.locator("#new-staff-email-error").wait_for()
+        assert page.locator("#new-staff-email-error").inner_text() == "Enter the email address they will log in with."
+        page.get_by_label("Email").fill("nina@plage.test")
+        page.get_by_label("Role").select_option("staff")
+        page.get_by_role("button", name="Create the account").click()
+        page.get_by_role("status").wait_for()
+        assert "Account created for nina@plage.test." in page.get_by_role("status").inner_text()
+        assert re.fullmatch(r"[a-z2-9]{4}(-[a-z2-9]{4}){3}", page.locator(".handover-password code").inner_text())
+        assert page.locator("tr", has_text="nina@plage.test").is_visible()
+        assert page.url == server.url + "/settings/staff"
+        assert horizontal_overflow(page) == 0 and small_touch_targets(page) == []
+
         # The session ends while the page is open: the next htmx action lands on the login page,
         # not as an error inside the table.
         context.clear_cookies(name="session")
@@ -95,8 +110,8 @@ def test_login_dashboard_and_logout_in_chromium_without_csp_violations(settings)
 
         assert problems.csp_violations == []
         assert problems.page_errors == []
-        # The browser logs only the two refusals the test asked for; no 404 (the favicon included).
-        assert [re.search(r"status of (\d+)", e).group(1) for e in problems.console_errors] == ["400", "401"]
+        # The browser logs only the refusals the test asked for; no 404 (the favicon included).
+        assert [re.search(r"status of (\d+)", e).group(1) for e in problems.console_errors] == ["400", "422", "401"]
 
         # The watch does see violations: an inline style attribute, set on purpose, is reported.
         page.evaluate("document.body.setAttribute('style', 'color: red')")
