@@ -191,8 +191,9 @@ async def set_staff_active(scope: Scope, staff_id: int, active: bool) -> StaffMe
     values: dict = {Staff.active: active}
     if not active:
         values[Staff.password_changed_at] = _new_stamp(row["password_changed_at"])
-    await Staff.update(values).where((Staff.provider == scope.provider_id) & (Staff.id == staff_id))
-    await audit.record(scope, "staff_reactivated" if active else "staff_deactivated", f"staff:{staff_id}")
+    async with Staff._meta.db.transaction():
+        await Staff.update(values).where((Staff.provider == scope.provider_id) & (Staff.id == staff_id))
+        await audit.record(scope, "staff_reactivated" if active else "staff_deactivated", f"staff:{staff_id}")
     row = await Staff.select().where((Staff.provider == scope.provider_id) & (Staff.id == staff_id)).first()
     return _member(row)
 
@@ -235,11 +236,12 @@ async def add_staff(scope: Scope, *, email: str, role: str) -> tuple[StaffMember
         raise StaffRefused(problems)
     password = handover_password()
     try:
-        staff_id = await create_staff(provider_id=scope.provider_id, email=login, password=password, role=role)
+        async with Staff._meta.db.transaction():  # the account and its audit event, or neither
+            staff_id = await create_staff(provider_id=scope.provider_id, email=login, password=password, role=role)
+            await audit.record(scope, "staff_added", f"staff:{staff_id}", role=role)
     except Exception:
         if await Staff.exists().where(Staff.email == login):  # added by someone else meanwhile
             raise StaffRefused({"email": "email_taken"}) from None
         raise
-    await audit.record(scope, "staff_added", f"staff:{staff_id}", role=role)
     row = await Staff.select().where(Staff.id == staff_id).first()
     return _member(row), password

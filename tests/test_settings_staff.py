@@ -119,3 +119,17 @@ async def test_switching_an_account_off_and_on_is_in_the_audit_trail(settings, v
     events = await AuditEvent.select(AuditEvent.action, AuditEvent.subject).order_by(AuditEvent.id)
     assert [(e["action"], e["subject"]) for e in events] == [
         ("staff_deactivated", f"staff:{staff['id']}"), ("staff_reactivated", f"staff:{staff['id']}")]
+
+
+async def test_an_account_is_never_left_without_its_audit_event(settings, vault, monkeypatch):
+    from domain import accounts, audit
+
+    scope = await provider_with_staff(vault, "crew", language="en")
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("the audit trail could not be written")
+
+    monkeypatch.setattr(audit, "record", broken)
+    with pytest.raises(RuntimeError):
+        await accounts.add_staff(scope, email="half@crew.test", role="staff")
+    assert await Staff.exists().where(Staff.email == "half@crew.test") is False  # rolled back whole
