@@ -118,3 +118,23 @@ def test_keys_rotate_command_rewraps_and_the_app_still_starts(database_with_data
     # …and the old key no longer does.
     old = start({"HOLAOLAS_DATA_DIR": str(settings.data_dir), "HOLAOLAS_MASTER_KEY": before.strip()})
     assert_one_clear_line(old, "does not open this database")
+
+
+def test_keys_rotate_with_the_key_in_the_environment(database_with_data):
+    """In production the key is in HOLAOLAS_MASTER_KEY: put the new key first ("new,old"), rotate,
+    then drop the old one; the data opens with the new key alone and no longer with the old."""
+    settings = database_with_data
+    old = settings.key_file.read_text().strip()
+    settings.key_file.unlink()  # the environment holds the key from now on
+    new = format_keys([new_master_key()]).strip()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOLAOLAS_")}
+    env.update({"HOLAOLAS_DATA_DIR": str(settings.data_dir), "LITESTAR_APP": "app:create_app",
+                "HOLAOLAS_MASTER_KEY": f"{new},{old}"})
+    rotated = subprocess.run([str(Path(sys.executable).parent / "litestar"), "keys", "rotate"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert rotated.returncode == 0, rotated.stderr
+    assert "now wraps 1 data key" in rotated.stdout
+    assert not settings.key_file.exists()  # nothing written to disk: the key lives where the operator put it
+    assert start({"HOLAOLAS_DATA_DIR": str(settings.data_dir), "HOLAOLAS_MASTER_KEY": new}).returncode == 0
+    refused = start({"HOLAOLAS_DATA_DIR": str(settings.data_dir), "HOLAOLAS_MASTER_KEY": old})
+    assert_one_clear_line(refused, "does not open this database")
