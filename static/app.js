@@ -176,6 +176,9 @@
     var ctx = event.detail && event.detail.ctx;
     if (!ctx || !ctx.target || !ctx.target.id) return;
     ctx.holaolasUrlBefore = here();
+    var source = ctx.sourceElement;
+    // Read now: by the time the answer is swapped in, htmx may report the target as the source.
+    ctx.holaolasBackToDay = source && source.getAttribute ? source.getAttribute("data-back-to-day") : null;
     var id = ctx.target.id;
     if (id === "drawer") {
       var fromInside = host() && host().contains(ctx.sourceElement);
@@ -235,6 +238,17 @@
     } else if (ctx.target.id === "calendar-day") {
       var title = document.getElementById("day-title");
       if (title) title.focus({ preventScroll: true });
+    } else if (ctx.target.id === "calendar" && ctx.holaolasBackToDay) {
+      // "Back to the month" from a day: the day's own place in the month takes the focus (and the view).
+      var date = ctx.holaolasBackToDay;
+      var cell = Array.prototype.find.call(document.querySelectorAll("#calendar li[data-date]"), function (li) {
+        return li.getAttribute("data-date") === date;
+      });
+      var link = cell && cell.querySelector("a.cal-link");
+      if (link) {
+        link.focus({ preventScroll: true });
+        link.scrollIntoView({ block: "center" });
+      }
     }
   });
 

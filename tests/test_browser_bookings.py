@@ -262,6 +262,12 @@ def test_a_calendar_day_shows_its_bookings_and_each_opens_its_drawer(settings):
             page.keyboard.press("Escape")
             page.wait_for_url(server.url + f"/bookings/calendar/day?date={today}")
             until(page, "() => document.activeElement && document.activeElement.dataset.reference === 'ST-JOSE01'")
+            # Done with the day: back to the month, the day's own place in it focused.
+            page.get_by_role("link", name="Back to the month").click()
+            page.wait_for_url(server.url + f"/bookings/calendar?month={today[:7]}")
+            until(page, "() => !document.getElementById('day-title')")
+            until(page, "d => document.activeElement && document.activeElement.closest('li[data-date]')"
+                        " && document.activeElement.closest('li[data-date]').dataset.date === d", today)
             assert horizontal_overflow(page) == 0, name
             assert problems.csp_violations == problems.page_errors == problems.console_errors == [], (name, problems)
             context.close()
