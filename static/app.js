@@ -297,6 +297,28 @@
     closeDrawer();
   });
 
+  // ------------------------------------------------------------------------------------------
+  // No connection: a swap that cannot reach the server (or times out) says so instead of doing
+  // nothing; the next answer from the server, or the OK button, hides the message.
+
+  function connectionAlert(show) {
+    var box = document.getElementById("connection-alert");
+    if (box) box.hidden = !show;
+  }
+
+  document.addEventListener("htmx:error", function (event) {
+    if (event.detail && event.detail.ctx) connectionAlert(true); // a request's error, not a script's
+  });
+
+  document.addEventListener("htmx:after:request", function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    if (ctx && ctx.response) connectionAlert(false);
+  });
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-dismiss-alert]")) connectionAlert(false);
+  });
+
   // On a phone the tabs scroll sideways within their strip: bring the current one into view.
   function showCurrentTab() {
     var tab = document.querySelector(".mainnav [aria-current=page]");

@@ -296,3 +296,38 @@ def test_axe_finds_no_serious_or_critical_violation_on_the_list_calendar_and_dra
                 found[(name, screen)] = violations
             context.close()
         assert all(not v for v in found.values()), {k: v for k, v in found.items() if v}
+
+
+@pytest.mark.browser
+def test_without_a_connection_the_screen_says_so_and_recovers(settings):
+    with served_app(settings, seed=seed) as server, chromium() as browser:
+        context = browser.new_context(viewport=VIEWPORTS["phone"], locale="en-GB")
+        page = context.new_page()
+        log_in(page, server.url)
+        alert = page.locator("#connection-alert")
+        assert not alert.is_visible()
+
+        context.set_offline(True)
+        page.locator("#filter-q").fill("dubois")
+        alert.wait_for(state="visible")
+        assert alert.get_attribute("role") == "alert"
+        assert "No connection: nothing was changed." in alert.inner_text()
+        assert len(listed(page)) == 25  # the list as it was, not an error inside it
+        page.locator("a.booking-link").first.click()  # a booking cannot open either: the message stays
+        assert not drawer_open(page) and alert.is_visible()
+        page.get_by_role("button", name="OK").click()
+        assert not alert.is_visible()
+
+        context.set_offline(False)
+        page.locator("#filter-q").fill("dubois ")
+        page.locator("#filter-q").press("Enter")
+        wait_for_list(page, ["ST-HELE02", "ST-HELE03"])
+        assert not alert.is_visible()
+        context.set_offline(True)
+        page.locator("#filter-q").fill("jose")
+        alert.wait_for(state="visible")
+        context.set_offline(False)
+        page.locator("#filter-q").fill("josé")
+        wait_for_list(page, ["ST-JOSE01"])
+        assert not alert.is_visible()  # the next answer hides it
+        context.close()
