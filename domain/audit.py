@@ -18,10 +18,3 @@ async def record(scope: Scope, action: str, subject: str = "", **detail: str | i
         provider=scope.provider_id, staff=scope.staff_id, action=action, subject=subject, detail=detail,
         created_at=datetime.now(UTC),
     ))
-
-
-async def events(scope: Scope, limit: int = 100) -> list[dict]:
-    """The provider's latest events, newest first."""
-    return await AuditEvent.select(
-        AuditEvent.action, AuditEvent.subject, AuditEvent.detail, AuditEvent.staff, AuditEvent.created_at,
-    ).where(AuditEvent.provider == scope.provider_id).order_by(AuditEvent.id, ascending=False).limit(limit)

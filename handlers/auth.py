@@ -6,8 +6,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from msgspec import Struct
 
@@ -25,9 +24,7 @@ from domain.tables import Provider
 from handlers.i18n import LANGUAGES, _, ngettext
 from handlers.sessions import THROTTLE_STORE, rotate_session
 from handlers.throttle import LoginThrottle, account_key, address_key
-from handlers.web import NO_STORE, PUBLIC, ProviderScope, clock, live_staff
-
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+from handlers.web import FORM, NO_STORE, PUBLIC, ProviderScope, clock, live_staff
 
 
 class LoginForm(Struct):

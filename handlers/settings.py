@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from msgspec import Struct
 
 from domain.accounts import CannotDeactivateSelf, StaffRefused, add_staff, list_staff, set_staff_active
+from domain.scope import Scope
 from handlers.i18n import N_, _
-from handlers.web import NO_STORE, OWNER_ONLY, ProviderScope, render, wants_fragment
+from handlers.web import FORM, NO_STORE, OWNER_ONLY, ProviderScope, render, wants_fragment
 
 
 class ActiveForm(Struct):
@@ -25,8 +25,6 @@ class NewStaffForm(Struct):
     role: str = "staff"
 
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
-
 STAFF_PROBLEMS = {
     "email_missing": N_("Enter the email address they will log in with."),
     "email_invalid": N_("This is not an email address (for example: name@example.com)."),
@@ -35,7 +33,7 @@ STAFF_PROBLEMS = {
 }
 
 
-async def _staff_section(request: Request, provider, *, form: NewStaffForm | None = None, errors: dict | None = None,
+async def _staff_section(request: Request, provider: Scope, *, form: NewStaffForm | None = None, errors: dict | None = None,
                          created: dict | None = None, status_code: int = 200) -> Template:
     """The staff section: the whole Settings page, or for htmx the section alone."""
     return render(request, "settings/staff.html", "settings/_staff.html", {

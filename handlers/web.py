@@ -12,8 +12,10 @@ import time
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from litestar.params import Body
 from litestar.response import Template
 
 from domain.accounts import StaffMember, get_staff_and_provider
@@ -22,6 +24,7 @@ from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES, Locality, pick_language, 
 from handlers.sessions import ABSOLUTE_TIMEOUT_S
 
 NO_STORE = {"Cache-Control": "no-store", "Vary": "HX-Request"}
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)  # a POST's body as an HTML form sends it
 
 # A handler parameter `provider: ProviderScope` receives the logged-in provider (see provide_scope).
 ProviderScope = NamedDependency[Scope]
