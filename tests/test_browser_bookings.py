@@ -86,9 +86,14 @@ def test_filtering_swaps_the_list_in_place_and_back_restores_the_previous_filter
                 page.set_viewport_size(viewport)
             page.evaluate("window.__samePage = 'yes'")  # gone if the browser loads a new page
 
+            assert page.get_by_role("status").filter(has_text="booking").count() == 0  # nothing said on load
             page.get_by_label("Search", exact=True).press_sequentially("dubois", delay=30)
             page.wait_for_url(re.compile(r"/bookings\?q=dubois$"))
             wait_for_list(page, ["ST-HELE02", "ST-HELE03"])
+            # A screen reader hears the new count while the focus stays in the search field.
+            until(page, "() => document.getElementById('list-status').textContent.trim() === '2 bookings'")
+            assert page.locator("#list-status").get_attribute("role") == "status"
+            assert page.evaluate("document.activeElement.id") == "filter-q"
 
             page.get_by_text("More filters and sorting").click()
             page.get_by_label("Booking status").select_option("completed")
