@@ -287,6 +287,15 @@
     if (event.key === "Escape" && isOpen()) {
       event.preventDefault();
       closeDrawer();
+      return;
+    }
+    // "/" jumps to the bookings search from anywhere on the list but a field (as in most web apps).
+    var search = document.getElementById("filter-q");
+    if (event.key === "/" && search && !event.ctrlKey && !event.metaKey && !event.altKey && !isOpen() &&
+        !(event.target.closest && event.target.closest("input, textarea, select, [contenteditable]"))) {
+      event.preventDefault();
+      search.focus();
+      search.select();
     }
   });
 

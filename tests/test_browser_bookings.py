@@ -90,6 +90,12 @@ def test_filtering_swaps_the_list_in_place_and_back_restores_the_previous_filter
             page.get_by_label("Search", exact=True).press_sequentially("dubois", delay=30)
             page.wait_for_url(re.compile(r"/bookings\?q=dubois$"))
             wait_for_list(page, ["ST-HELE02", "ST-HELE03"])
+            # "/" from elsewhere on the list jumps back to the search, its text selected to type over.
+            page.locator("a.booking-link").first.focus()
+            page.keyboard.press("/")
+            assert page.evaluate("[document.activeElement.id, getSelection().toString() ||"
+                                 " document.activeElement.value.slice(document.activeElement.selectionStart,"
+                                 " document.activeElement.selectionEnd)]") == ["filter-q", "dubois"]
             # A screen reader hears the new count while the focus stays in the search field.
             until(page, "() => document.getElementById('list-status').textContent.trim() === '2 bookings'")
             assert page.locator("#list-status").get_attribute("role") == "status"
