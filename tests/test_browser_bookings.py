@@ -324,8 +324,11 @@ def test_without_a_connection_the_screen_says_so_and_recovers(settings):
         assert alert.get_attribute("role") == "alert"
         assert "No connection: nothing was changed." in alert.inner_text()
         assert len(listed(page)) == 25  # the list as it was, not an error inside it
-        page.locator("a.booking-link").first.click()  # a booking cannot open either: the message stays
-        assert not drawer_open(page) and alert.is_visible()
+        page.get_by_role("button", name="OK").click()
+        assert not alert.is_visible()
+        page.locator("a.booking-link").first.click()  # a booking cannot open offline either: said, not silent
+        alert.wait_for(state="visible")
+        assert not drawer_open(page) and page.url == server.url + "/bookings"
         page.get_by_role("button", name="OK").click()
         assert not alert.is_visible()
 
