@@ -133,3 +133,15 @@ async def test_an_account_is_never_left_without_its_audit_event(settings, vault,
     with pytest.raises(RuntimeError):
         await accounts.add_staff(scope, email="half@crew.test", role="staff")
     assert await Staff.exists().where(Staff.email == "half@crew.test") is False  # rolled back whole
+
+
+async def test_adding_an_account_needs_the_csrf_token_and_our_origin(settings, vault, client):
+    await provider_with_staff(vault, "crew", language="en")
+    await login(client, "owner@crew.test")
+    token = csrf_from((await client.get("/settings/staff")).text)
+    before = await accounts()
+    no_token = await client.post("/settings/staff", data={"email": "forged@crew.test"})
+    foreign = await client.post("/settings/staff", data={"email": "forged@crew.test", "_csrf_token": token},
+                                headers={"origin": "https://evil.example"})
+    assert no_token.status_code == foreign.status_code == 403
+    assert await accounts() == before
