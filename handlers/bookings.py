@@ -176,7 +176,7 @@ class BookingsController(Controller):
         detail = await booking_detail(provider, reference)
         if detail is None:
             raise NotFoundException()
-        day, _error = parse_day(request.query_params["day"]) if "day" in request.query_params else (None, None)
+        day, _unusable = parse_day(request.query_params.get("day"))  # no day or a bad one: the list, as without
         if day:
             under, close_url = f"day={day.isoformat()}", f"{CALENDAR_DAY_URL}?date={day.isoformat()}"
         else:
